@@ -1,0 +1,145 @@
+/* password.c: getting passphrases without putting them in argv or logs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli/cli.h"
+#include "util/util.h"
+
+#define PASS_MAX 4096
+
+void pass_free(struct pass *pw)
+{
+	if (pw->p)
+		sodium_free(pw->p);
+	pw->p = NULL;
+	pw->n = 0;
+}
+
+/* read_line(fd, pw): up to PASS_MAX bytes until newline or EOF. */
+static int read_line(int fd, struct pass *pw)
+{
+	pw->p = sodium_malloc(PASS_MAX + 1);
+	pw->n = 0;
+	if (pw->p == NULL)
+		return -1;
+	for (;;) {
+		char ch;
+		ssize_t r = read(fd, &ch, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || ch == '\n')
+			break;
+		if (pw->n == PASS_MAX) {
+			pass_free(pw);
+			errmsg("passphrase longer than %d bytes", PASS_MAX);
+			return -1;
+		}
+		pw->p[pw->n++] = ch;
+	}
+	if (pw->n && pw->p[pw->n - 1] == '\r')
+		pw->n--;
+	pw->p[pw->n] = '\0';
+	return 0;
+}
+
+int pass_from_file(const char *path, struct pass *pw)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		errmsg_errno("cannot read password file %s", path);
+		return -1;
+	}
+	rc = read_line(fd, pw);
+	close(fd);
+	if (rc == 0 && pw->n == 0) {
+		errmsg("password file %s is empty", path);
+		pass_free(pw);
+		return -1;
+	}
+	return rc;
+}
+
+static int from_command(const char *cmd, struct pass *pw)
+{
+	FILE *f = popen(cmd, "r");
+	int rc, st;
+
+	if (f == NULL) {
+		errmsg_errno("cannot run --password-command");
+		return -1;
+	}
+	rc = read_line(fileno(f), pw);
+	st = pclose(f);
+	if (rc == 0 && (st != 0 || pw->n == 0)) {
+		errmsg("--password-command failed (status %d) or printed nothing", st);
+		pass_free(pw);
+		return -1;
+	}
+	return rc;
+}
+
+static int from_tty(const char *prompt, struct pass *pw)
+{
+	struct termios old, quiet;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		close(fd);
+		return -1;
+	}
+	tcgetattr(fd, &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	rc = read_line(fd, pw);
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* the prompt line stays unfinished; harmless */
+	}
+	close(fd);
+	return rc;
+}
+
+int pass_get(const struct globals *g, int confirm, const char *prompt, struct pass *pw)
+{
+	const char *file = g->password_file ? g->password_file : getenv("TWOFOLD_PASSWORD_FILE");
+	struct pass again = { 0 };
+
+	memset(pw, 0, sizeof *pw);
+	if (file && *file)
+		return pass_from_file(file, pw);
+	if (g->password_command)
+		return from_command(g->password_command, pw);
+	if (!isatty(0) || from_tty(prompt, pw) != 0) {
+		errmsg("no password given: use --password-file FILE, TWOFOLD_PASSWORD_FILE "
+		    "or --password-command CMD (or run on a terminal)");
+		return -1;
+	}
+	if (pw->n == 0) {
+		errmsg("empty passphrase refused");
+		pass_free(pw);
+		return -1;
+	}
+	if (!confirm)
+		return 0;
+	if (from_tty("Enter it again: ", &again) != 0 || again.n != pw->n ||
+	    sodium_memcmp(again.p, pw->p, pw->n) != 0) {
+		errmsg("the passphrases do not match; nothing was changed");
+		pass_free(&again);
+		pass_free(pw);
+		return -1;
+	}
+	pass_free(&again);
+	return 0;
+}

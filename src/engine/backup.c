@@ -1,0 +1,815 @@
+/* backup.c: walk the sources, chunk and store what is new, build trees
+ * bottom-up, save a signed snapshot.
+ *
+ * Every directory is walked through directory descriptors (openat with
+ * O_NOFOLLOW), so depth is not limited by PATH_MAX and no symlink is
+ * followed.  A file that cannot be read is listed and left out; a file
+ * that changes while it is read is stored as read and flagged. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "engine/filecache.h"
+#include "util/util.h"
+
+#define NAME_CACHE 64
+
+struct idname {
+	uint32_t id;
+	char *name;
+};
+
+struct bctx {
+	struct repo *r;
+	const struct backup_opts *o;
+	struct backup_result *res;
+	struct filecache cache;
+	uint8_t *buf;			/* read buffer: chunk_max + readahead */
+	size_t cap;
+	char **bad;			/* unreadable paths */
+	size_t n_bad;
+	char **changed;
+	size_t n_changed;
+	dev_t root_dev;
+	struct idname users[NAME_CACHE], groups[NAME_CACHE];
+	double t0, last_draw;
+	uint64_t total_bytes;		/* for the progress ETA; 0 unknown */
+	uint64_t done_bytes;
+};
+
+static void list_add(char ***v, size_t *n, const char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+static const char *id_name(struct idname *c, uint32_t id, int group)
+{
+	struct idname *slot = &c[id % NAME_CACHE];
+	char tmp[4096];
+
+	if (slot->name && slot->id == id)
+		return slot->name;
+	free(slot->name);
+	slot->id = id;
+	slot->name = NULL;
+	if (group) {
+		struct group g, *gp = NULL;
+
+		if (getgrgid_r(id, &g, tmp, sizeof tmp, &gp) == 0 && gp)
+			slot->name = xstrdup(gp->gr_name);
+	} else {
+		struct passwd p, *pp = NULL;
+
+		if (getpwuid_r(id, &p, tmp, sizeof tmp, &pp) == 0 && pp)
+			slot->name = xstrdup(pp->pw_name);
+	}
+	if (slot->name == NULL)
+		slot->name = xstrdup("");
+	return slot->name;
+}
+
+static void progress(struct bctx *c, int final)
+{
+	double now = mono_sec(), el;
+	char a[32], b[32];
+
+	if (!c->o->progress || (!final && now - c->last_draw < 0.25))
+		return;
+	c->last_draw = now;
+	el = now - c->t0;
+	if (final) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	fprintf(stderr, "\r\033[K%llu files, %s, %s/s",
+	    (unsigned long long)c->res->files, fmt_bytes(c->done_bytes, a, sizeof a),
+	    fmt_bytes(el > 0 ? (uint64_t)((double)c->done_bytes / el) : 0, b, sizeof b));
+	if (c->total_bytes > c->done_bytes && c->done_bytes > 0 && el > 1) {
+		double eta = el * (double)(c->total_bytes - c->done_bytes) / (double)c->done_bytes;
+
+		fprintf(stderr, ", %s of %s, ETA %d:%02d", fmt_bytes(c->done_bytes, a, sizeof a),
+		    fmt_bytes(c->total_bytes, b, sizeof b), (int)eta / 60, (int)eta % 60);
+	}
+}
+
+static int excluded(const struct bctx *c, const char *path, const char *name)
+{
+	for (size_t i = 0; i < c->o->n_excludes; i++) {
+		const char *pat = c->o->excludes[i];
+
+		if (strchr(pat, '/') ? fnmatch(pat, path, 0) == 0 : fnmatch(pat, name, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* is_cache_dir(dfd): a valid CACHEDIR.TAG (bford.info/cachedir). */
+static int is_cache_dir(int dfd)
+{
+	static const char sig[] = "Signature: 8a477f597d28d172789f06886806bc55";
+	char b[sizeof sig - 1];
+	int fd = openat(dfd, "CACHEDIR.TAG", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, b, sizeof b);
+	close(fd);
+	return n == (ssize_t)sizeof b && memcmp(b, sig, sizeof b) == 0;
+}
+
+static void bad_path(struct bctx *c, const char *path, const char *what)
+{
+	int e = errno;
+
+	errmsg("cannot %s %s: %s (left out of the snapshot)", what, path, strerror(e));
+	list_add(&c->bad, &c->n_bad, path);
+}
+
+static void fill_meta(struct bctx *c, struct node *n, const struct stat *st)
+{
+	n->mode = st->st_mode & 07777;
+	n->uid = st->st_uid;
+	n->gid = st->st_gid;
+	n->user = xstrdup(id_name(c->users, st->st_uid, 0));
+	n->group = xstrdup(id_name(c->groups, st->st_gid, 1));
+	n->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	n->atime_ns = (int64_t)st->st_atim.tv_sec * 1000000000 + st->st_atim.tv_nsec;
+	n->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	n->nlink = (uint32_t)st->st_nlink;
+	if (S_ISREG(st->st_mode) && st->st_nlink > 1) {
+		n->dev = st->st_dev;
+		n->ino = st->st_ino;
+	}
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		n->rdev = st->st_rdev;
+}
+
+/* read_xattrs(c, fd, path, n): the extended attributes of an open file. */
+static void read_xattrs(int fd, const char *path, struct node *n)
+{
+	char *names;
+	ssize_t len = flistxattr(fd, NULL, 0), got;
+
+	if (len <= 0)
+		return;
+	names = xmalloc((size_t)len);
+	got = flistxattr(fd, names, (size_t)len);
+	for (ssize_t i = 0; got > 0 && i < got; i += (ssize_t)strlen(names + i) + 1) {
+		const char *name = names + i;
+		ssize_t vl = fgetxattr(fd, name, NULL, 0);
+		struct xattr *x;
+
+		if (vl < 0 || vl > MAX_XATTR_VALUE || n->n_xattrs >= MAX_XATTRS)
+			continue;
+		n->xattrs = xreallocarray(n->xattrs, n->n_xattrs + 1, sizeof *n->xattrs);
+		x = &n->xattrs[n->n_xattrs];
+		x->value = xmalloc(vl ? (size_t)vl : 1);
+		vl = fgetxattr(fd, name, x->value, (size_t)vl);
+		if (vl < 0) {
+			info(1, "twofold: cannot read xattr %s of %s", name, path);
+			free(x->value);
+			continue;
+		}
+		x->name = xstrdup(name);
+		x->len = (uint32_t)vl;
+		n->n_xattrs++;
+	}
+	free(names);
+	/* Stable order, so an unchanged directory gives an identical tree. */
+	for (uint32_t i = 1; i < n->n_xattrs; i++)
+		for (uint32_t j = i; j > 0 && strcmp(n->xattrs[j - 1].name, n->xattrs[j].name) > 0; j--) {
+			struct xattr t = n->xattrs[j];
+
+			n->xattrs[j] = n->xattrs[j - 1];
+			n->xattrs[j - 1] = t;
+		}
+}
+
+static void add_chunk(struct node *n, const uint8_t id[ID_LEN], uint32_t *cap)
+{
+	if (n->n_chunks == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		n->chunks = xreallocarray(n->chunks, *cap, ID_LEN);
+	}
+	memcpy(n->chunks[n->n_chunks++], id, ID_LEN);
+}
+
+/* store_stream(c, fd, path, n): read fd to its end, chunk, store. */
+static int store_stream(struct bctx *c, int fd, const char *path, struct node *n)
+{
+	const struct chunker *ch = repo_chunker(c->r);
+	size_t have = 0;
+	uint32_t cap = 0;
+	int eof = 0;
+
+	n->size = 0;
+	for (;;) {
+		while (!eof && have < c->cap) {
+			ssize_t got = read(fd, c->buf + have, c->cap - have);
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0)
+				return -1;
+			if (got == 0)
+				eof = 1;
+			have += (size_t)got;
+		}
+		if (have == 0)
+			break;
+		size_t off = 0;
+
+		/* Cut every chunk that is surely complete: one that ends before
+		 * the buffer does, or any chunk at end of input. */
+		while (off < have) {
+			size_t len = chunker_next(ch, c->buf + off, have - off);
+			uint8_t id[ID_LEN];
+			uint64_t stored;
+
+			if (!eof && off + len == have && len < ch->max)
+				break;
+			repo_blob_id(c->r, c->buf + off, len, id);
+			if (repo_add_blob(c->r, BLOB_DATA, id, c->buf + off, len, &stored) != 0)
+				return -2;
+			c->res->added_bytes += stored;
+			add_chunk(n, id, &cap);
+			n->size += len;
+			c->done_bytes += len;
+			off += len;
+			progress(c, 0);
+		}
+		memmove(c->buf, c->buf + off, have - off);
+		have -= off;
+		if (eof && have == 0)
+			break;
+	}
+	(void)path;
+	return 0;
+}
+
+static int cache_usable(struct bctx *c, const struct fc_entry *e, const struct stat *st)
+{
+	if (e == NULL || e->dev != st->st_dev || e->ino != st->st_ino ||
+	    e->size != (uint64_t)st->st_size ||
+	    e->mtime_ns != (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec ||
+	    e->ctime_ns != (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec)
+		return 0;
+	/* Only if every chunk is still in the repository (prune may have
+	 * removed some, or the cache belongs to a lost copy). */
+	for (uint32_t i = 0; i < e->n_chunks; i++)
+		if (!repo_has_blob(c->r, BLOB_DATA, e->chunks[i]))
+			return 0;
+	return 1;
+}
+
+/* save_file(c, dfd, name, path, st, n): content of a regular file.
+ * 0 ok, 1 unreadable (reported), -1 fatal. */
+static int save_file(struct bctx *c, int dfd, const char *name, const char *path,
+    const struct stat *st, struct node *n)
+{
+	struct fc_entry *e = c->o->no_cache ? NULL : fc_find(&c->cache, path);
+	struct stat after;
+	int fd, rc;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		bad_path(c, path, "open");
+		return 1;
+	}
+	read_xattrs(fd, path, n);
+	if (cache_usable(c, e, st)) {
+		n->n_chunks = e->n_chunks;
+		n->chunks = xmemdup(e->chunks, (size_t)e->n_chunks * ID_LEN);
+		n->size = e->size;
+		e->seen = 1;
+		c->res->files_unchanged++;
+		c->done_bytes += e->size;
+		close(fd);
+		return 0;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	rc = store_stream(c, fd, path, n);
+	if (rc == -2) {
+		close(fd);
+		return -1;
+	}
+	if (rc != 0) {
+		bad_path(c, path, "read");
+		close(fd);
+		return 1;
+	}
+	if (fstat(fd, &after) == 0 &&
+	    (after.st_size != st->st_size || after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != st->st_mtim.tv_nsec || after.st_ctim.tv_sec != st->st_ctim.tv_sec ||
+	    after.st_ctim.tv_nsec != st->st_ctim.tv_nsec || n->size != (uint64_t)st->st_size)) {
+		errmsg("warning: %s changed while it was read; stored as read", path);
+		n->flags |= NODE_CHANGED;
+		list_add(&c->changed, &c->n_changed, path);
+	}
+	close(fd);
+	if (e)
+		c->res->files_changed++;
+	else
+		c->res->files_new++;
+	if (!(n->flags & NODE_CHANGED) && !c->o->no_cache) {
+		struct fc_entry ne;
+
+		memset(&ne, 0, sizeof ne);
+		ne.path = xstrdup(path);
+		ne.dev = st->st_dev;
+		ne.ino = st->st_ino;
+		ne.size = n->size;
+		ne.mtime_ns = n->mtime_ns;
+		ne.ctime_ns = n->ctime_ns;
+		ne.n_chunks = n->n_chunks;
+		ne.chunks = xmemdup(n->chunks, (size_t)n->n_chunks * ID_LEN);
+		ne.seen = 1;
+		fc_put(&c->cache, &ne);
+	}
+	return 0;
+}
+
+static int save_dir(struct bctx *c, int dfd, const char *path, uint8_t id[ID_LEN]);
+
+static char *join(const char *dir, const char *name)
+{
+	return xasprintf("%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
+}
+
+/* save_entry(c, dfd, name, path, n): build node n for entry name of the
+ * directory dfd.  0 ok, 1 left out (reported or excluded), -1 fatal. */
+static int save_entry(struct bctx *c, int dfd, const char *name, const char *path, struct node *n)
+{
+	struct stat st;
+
+	memset(n, 0, sizeof *n);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		bad_path(c, path, "stat");
+		return 1;
+	}
+	n->name_len = (uint32_t)strlen(name);
+	n->name = xmemdup(name, n->name_len);
+	fill_meta(c, n, &st);
+	if (S_ISREG(st.st_mode)) {
+		int rc;
+
+		n->type = NODE_FILE;
+		rc = save_file(c, dfd, name, path, &st, n);
+		if (rc != 0)
+			return rc;
+		c->res->files++;
+		c->res->bytes += n->size;
+	} else if (S_ISDIR(st.st_mode)) {
+		int fd;
+
+		n->type = NODE_DIR;
+		if (c->o->one_file_system && st.st_dev != c->root_dev) {
+			/* keep the mount point, empty, as restic and tar do */
+			static const struct tree empty;
+			uint64_t stored;
+
+			c->res->dirs++;
+			return repo_save_tree(c->r, &empty, n->subtree, &stored);
+		}
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			bad_path(c, path, "open directory");
+			return 1;
+		}
+		read_xattrs(fd, path, n);
+		c->res->dirs++;
+		return save_dir(c, fd, path, n->subtree);	/* closes fd */
+	} else if (S_ISLNK(st.st_mode)) {
+		char *t = xmalloc(MAX_LINK + 1);
+		ssize_t l = readlinkat(dfd, name, t, MAX_LINK + 1);
+
+		n->type = NODE_SYMLINK;
+		if (l <= 0 || l > MAX_LINK) {
+			free(t);
+			if (l > MAX_LINK)
+				errno = ENAMETOOLONG;
+			bad_path(c, path, "read symlink");
+			return 1;
+		}
+		n->link = (uint8_t *)t;
+		n->link_len = (uint32_t)l;
+	} else if (S_ISFIFO(st.st_mode)) {
+		n->type = NODE_FIFO;
+	} else if (S_ISCHR(st.st_mode)) {
+		n->type = NODE_CHAR;
+	} else if (S_ISBLK(st.st_mode)) {
+		n->type = NODE_BLOCK;
+	} else if (S_ISSOCK(st.st_mode)) {
+		n->type = NODE_SOCKET;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+static int dirent_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* save_dir(c, fd, path, id): store the tree of an open directory; closes
+ * fd.  0 or -1 (fatal). */
+static int save_dir(struct bctx *c, int fd, const char *path, uint8_t id[ID_LEN])
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	char **names = NULL;
+	size_t nn = 0;
+	struct tree t = { 0, NULL };
+	uint64_t stored;
+	int cache_dir, rc = 0;
+
+	if (d == NULL) {
+		close(fd);
+		bad_path(c, path, "read directory");
+		return repo_save_tree(c->r, &t, id, &stored);
+	}
+	cache_dir = c->o->exclude_caches && is_cache_dir(fd);
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (cache_dir && strcmp(de->d_name, "CACHEDIR.TAG") != 0)
+			continue;
+		list_add(&names, &nn, de->d_name);
+	}
+	if (errno != 0)
+		bad_path(c, path, "read all of directory");
+	/* Byte order (strcmp on unsigned bytes), the order trees require. */
+	qsort(names, nn, sizeof *names, dirent_cmp);
+	t.nodes = xcalloc(nn ? nn : 1, sizeof *t.nodes);
+	for (size_t i = 0; i < nn && rc == 0; i++) {
+		char *p = join(path, names[i]);
+		int got;
+
+		if (excluded(c, p, names[i])) {
+			info(2, "excluded %s", p);
+			free(p);
+			continue;
+		}
+		got = save_entry(c, fd, names[i], p, &t.nodes[t.n]);
+		free(p);
+		if (got == 0)
+			t.n++;
+		else
+			node_free(&t.nodes[t.n]);
+		if (got < 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (rc == 0) {
+		rc = repo_save_tree(c->r, &t, id, &stored);
+		c->res->added_bytes += stored;
+	}
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	tree_free(&t);
+	return rc;
+}
+
+/* ---- sources: absolute, cleaned paths merged into one root tree ---- */
+
+static char *clean_path(const char *p)
+{
+	char cwd[4096], *abs, *out, *save, *tok;
+	size_t len = 0;
+
+	if (p[0] == '/') {
+		abs = xstrdup(p);
+	} else {
+		if (getcwd(cwd, sizeof cwd) == NULL)
+			return NULL;
+		abs = xasprintf("%s/%s", cwd, p);
+	}
+	out = xcalloc(strlen(abs) + 2, 1);
+	for (tok = strtok_r(abs, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			while (len > 0 && out[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--;
+			out[len] = '\0';
+			continue;
+		}
+		out[len++] = '/';
+		memcpy(out + len, tok, strlen(tok));
+		len += strlen(tok);
+		out[len] = '\0';
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	free(abs);
+	return out;
+}
+
+/* save_source_dir(c, prefix, srcs, n, id): the tree of directory prefix
+ * ("/" or "/a/b") holding the sources that lie below it.  srcs are sorted
+ * and none is below another. */
+static int save_prefix(struct bctx *c, const char *prefix, char **srcs, size_t n, uint8_t id[ID_LEN])
+{
+	struct tree t = { 0, NULL };
+	size_t plen = strcmp(prefix, "/") == 0 ? 0 : strlen(prefix);
+	uint64_t stored;
+	int rc = 0;
+
+	t.nodes = xcalloc(n ? n : 1, sizeof *t.nodes);
+	for (size_t i = 0; i < n && rc == 0;) {
+		const char *rest = srcs[i] + plen + 1;
+		const char *slash = strchr(rest, '/');
+		size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
+		char *comp = xasprintf("%.*s", (int)clen, rest);
+		char *child = xasprintf("%.*s/%s", (int)plen, prefix, comp);
+		char *parent = plen ? xstrdup(prefix) : xstrdup("/");
+		size_t j = i;
+		int dfd, got;
+
+		while (j < n && strncmp(srcs[j], child, strlen(child)) == 0 &&
+		    (srcs[j][strlen(child)] == '\0' || srcs[j][strlen(child)] == '/'))
+			j++;
+		dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0) {
+			bad_path(c, parent, "open directory");
+			got = 1;
+		} else if (slash == NULL) {
+			got = save_entry(c, dfd, comp, child, &t.nodes[t.n]);
+		} else {
+			/* an intermediate directory: its metadata, and only the
+			 * sources below it */
+			struct stat st;
+
+			got = 1;
+			memset(&t.nodes[t.n], 0, sizeof t.nodes[t.n]);
+			if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
+				bad_path(c, child, "stat directory");
+			} else {
+				struct node *nd = &t.nodes[t.n];
+
+				nd->name_len = (uint32_t)clen;
+				nd->name = xmemdup(comp, clen);
+				nd->type = NODE_DIR;
+				fill_meta(c, nd, &st);
+				got = save_prefix(c, child, srcs + i, j - i, nd->subtree);
+			}
+		}
+		if (dfd >= 0)
+			close(dfd);
+		if (got == 0)
+			t.n++;
+		else
+			node_free(&t.nodes[t.n]);
+		if (got < 0)
+			rc = -1;
+		free(comp);
+		free(child);
+		free(parent);
+		i = j;
+	}
+	if (rc == 0) {
+		rc = repo_save_tree(c->r, &t, id, &stored);
+		c->res->added_bytes += stored;
+	}
+	tree_free(&t);
+	return rc;
+}
+
+static int save_stdin(struct bctx *c, uint8_t id[ID_LEN])
+{
+	struct tree t = { 0, NULL };
+	struct node n;
+	uint64_t stored;
+	int rc;
+
+	memset(&n, 0, sizeof n);
+	if (!name_valid((const uint8_t *)c->o->stdin_name, strlen(c->o->stdin_name))) {
+		errmsg("--stdin-filename %s is not a valid file name (no '/', not empty)", c->o->stdin_name);
+		return -1;
+	}
+	n.name_len = (uint32_t)strlen(c->o->stdin_name);
+	n.name = xmemdup(c->o->stdin_name, n.name_len);
+	n.type = NODE_FILE;
+	n.mode = 0600;
+	n.uid = getuid();
+	n.gid = getgid();
+	n.user = xstrdup(id_name(c->users, n.uid, 0));
+	n.group = xstrdup(id_name(c->groups, n.gid, 1));
+	n.mtime_ns = n.atime_ns = n.ctime_ns = now_ns();
+	n.nlink = 1;
+	rc = store_stream(c, 0, "standard input", &n);
+	if (rc != 0) {
+		if (rc == -1)
+			errmsg_errno("cannot read standard input");
+		node_free(&n);
+		return -1;
+	}
+	c->res->files = 1;
+	c->res->bytes = n.size;
+	t.n = 1;
+	t.nodes = &n;
+	rc = repo_save_tree(c->r, &t, id, &stored);
+	c->res->added_bytes += stored;
+	node_free(&n);
+	return rc;
+}
+
+static int scan_total(int dfd, uint64_t *total, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+
+	if (d == NULL) {
+		close(dfd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISREG(st.st_mode))
+			*total += (uint64_t)st.st_size;
+		else if (S_ISDIR(st.st_mode) && depth < 256) {
+			int fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (fd >= 0)
+				scan_total(fd, total, depth + 1);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_result *res)
+{
+	struct bctx c;
+	struct snapshot s;
+	char **srcs = NULL, hex[33], *cache_dir = NULL, host[256];
+	size_t n = 0;
+	uint8_t root[ID_LEN];
+	int rc = -1;
+
+	memset(&c, 0, sizeof c);
+	memset(res, 0, sizeof *res);
+	memset(&s, 0, sizeof s);
+	c.r = r;
+	c.o = o;
+	c.res = res;
+	c.t0 = mono_sec();
+	if (repo_need(r, CAN_OWNER | CAN_WRITE, "make backups") != 0)
+		return -1;
+	if (repo_load_index(r) < 0)
+		return -1;
+	c.cap = repo_chunker(r)->max + (8u << 20);
+	c.buf = xmalloc(c.cap);
+	repo_id_hex(r, hex);
+	if (!o->no_cache && !o->use_stdin) {
+		cache_dir = fc_default_dir(hex, o->cache_dir);
+		fc_load(&c.cache, cache_dir);
+	}
+	if (o->use_stdin) {
+		list_add(&srcs, &n, o->stdin_name);
+		rc = save_stdin(&c, root);
+	} else {
+		for (size_t i = 0; i < o->n_paths; i++) {
+			char *p = clean_path(o->paths[i]);
+
+			if (p == NULL) {
+				errmsg_errno("cannot resolve %s", o->paths[i]);
+				goto out;
+			}
+			list_add(&srcs, &n, p);
+			free(p);
+		}
+		qsort(srcs, n, sizeof *srcs, dirent_cmp);
+		/* drop duplicates and sources inside other sources */
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			size_t l = k ? strlen(srcs[k - 1]) : 0;
+
+			if (k && (strcmp(srcs[k - 1], "/") == 0 || (strncmp(srcs[i], srcs[k - 1], l) == 0 &&
+			    (srcs[i][l] == '\0' || srcs[i][l] == '/')))) {
+				free(srcs[i]);
+				continue;
+			}
+			srcs[k++] = srcs[i];
+		}
+		n = k;
+		if (o->progress) {
+			for (size_t i = 0; i < n; i++) {
+				int fd = open(srcs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				struct stat st;
+
+				if (fd >= 0)
+					scan_total(fd, &c.total_bytes, 0);
+				else if (stat(srcs[i], &st) == 0)
+					c.total_bytes += (uint64_t)st.st_size;
+			}
+		}
+		{
+			struct stat st;
+
+			if (lstat(srcs[0], &st) != 0) {
+				errmsg_errno("cannot back up %s", srcs[0]);
+				goto out;
+			}
+			c.root_dev = st.st_dev;
+		}
+		if (strcmp(srcs[0], "/") == 0) {
+			int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			rc = fd < 0 ? -1 : save_dir(&c, fd, "/", root);
+		} else {
+			rc = save_prefix(&c, "/", srcs, n, root);
+		}
+	}
+	progress(&c, 1);
+	if (rc != 0)
+		goto out;
+	if (repo_flush(r) != 0) {
+		rc = -1;
+		goto out;
+	}
+	/* The snapshot */
+	s.time_ns = now_ns();
+	if (o->host)
+		snprintf(host, sizeof host, "%s", o->host);
+	else if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = '\0';
+	s.hostname = host;
+	s.username = (char *)(uintptr_t)id_name(c.users, getuid(), 0);
+	s.n_paths = (uint32_t)n;
+	s.paths = srcs;
+	s.n_tags = (uint32_t)o->n_tags;
+	s.tags = o->tags;
+	memcpy(s.tree, root, ID_LEN);
+	s.files = res->files;
+	s.dirs = res->dirs;
+	s.bytes = res->bytes;
+	s.added_bytes = res->added_bytes;
+	s.n_unreadable = (uint32_t)c.n_bad;
+	s.unreadable = c.bad;
+	s.n_changed = (uint32_t)c.n_changed;
+	s.changed = c.changed;
+	{
+		const char *u = repo_url(r);
+		char *copies[1] = { (char *)(uintptr_t)u };
+
+		s.n_copies = 1;
+		s.copies = copies;
+		s.program = (char *)(uintptr_t)"twofold " TWOFOLD_VERSION;
+		rc = repo_save_snapshot(r, &s, res->snapshot);
+	}
+	if (rc != 0)
+		goto out;
+	if (!o->no_cache && !o->use_stdin)
+		fc_save(&c.cache, 0);
+	res->n_unreadable = c.n_bad;
+	res->n_changed_while_read = c.n_changed;
+	res->seconds = mono_sec() - c.t0;
+	rc = c.n_bad ? EXIT_PARTIAL : 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(srcs[i]);
+	free(srcs);
+	for (size_t i = 0; i < c.n_bad; i++)
+		free(c.bad[i]);
+	free(c.bad);
+	for (size_t i = 0; i < c.n_changed; i++)
+		free(c.changed[i]);
+	free(c.changed);
+	for (int i = 0; i < NAME_CACHE; i++) {
+		free(c.users[i].name);
+		free(c.groups[i].name);
+	}
+	fc_free(&c.cache);
+	free(cache_dir);
+	free(c.buf);
+	return rc;
+}

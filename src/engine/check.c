@@ -1,0 +1,320 @@
+/* check.c: verify every structure and reference of a repository.
+ *
+ * Order: key slots, index objects, packs (footer and trailer against the
+ * index; with --read-data every blob decrypted and its ID verified, and
+ * the pack's name against its SHA-256), snapshots (signature), then every
+ * tree reachable from a good snapshot and every chunk a file names.
+ * Each problem is printed naming its object; the exit code says whether
+ * any was found. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "util/json.h"
+#include "util/util.h"
+
+struct idset {
+	uint8_t (*v)[ID_LEN];
+	size_t cap, n;
+};
+
+static size_t idslot(const uint8_t *id, size_t cap)
+{
+	uint64_t h;
+
+	memcpy(&h, id, sizeof h);
+	return (size_t)h & (cap - 1);
+}
+
+static int idset_has(const struct idset *s, const uint8_t id[ID_LEN])
+{
+	static const uint8_t zero[ID_LEN];
+
+	if (s->cap == 0)
+		return 0;
+	for (size_t i = idslot(id, s->cap);; i = (i + 1) & (s->cap - 1)) {
+		if (memcmp(s->v[i], zero, ID_LEN) == 0)
+			return 0;
+		if (memcmp(s->v[i], id, ID_LEN) == 0)
+			return 1;
+	}
+}
+
+/* idset_add(s, id): 1 if newly added.  (An all-zero ID cannot be a keyed
+ * hash output in practice, so it marks empty slots.) */
+static int idset_add(struct idset *s, const uint8_t id[ID_LEN])
+{
+	static const uint8_t zero[ID_LEN];
+	size_t i;
+
+	if (idset_has(s, id))
+		return 0;
+	if ((s->n + 1) * 2 > s->cap) {
+		struct idset n = { 0, s->cap ? s->cap * 2 : 1024, 0 };
+
+		n.v = xcalloc(n.cap, ID_LEN);
+		for (size_t j = 0; j < s->cap; j++)
+			if (memcmp(s->v[j], zero, ID_LEN) != 0)
+				idset_add(&n, s->v[j]);
+		free(s->v);
+		*s = n;
+	}
+	for (i = idslot(id, s->cap); memcmp(s->v[i], zero, ID_LEN) != 0; i = (i + 1) & (s->cap - 1))
+		;
+	memcpy(s->v[i], id, ID_LEN);
+	s->n++;
+	return 1;
+}
+
+struct cctx {
+	struct repo *r;
+	const struct check_opts *o;
+	uint64_t errors, warnings;
+	struct idset trees;
+	struct idset packs_in_store;
+	uint64_t n_trees, n_files, n_snapshots, n_packs, n_blobs_read;
+};
+
+static void problem(struct cctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct cctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->errors++;
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int check_keys(struct cctx *c)
+{
+	struct key_item *v;
+	size_t n;
+
+	if (repo_key_list(c->r, &v, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].cfg == NULL)
+			info(1, "note: key slot %s is not named in the config", v[i].object);
+	free(v);
+	return 0;
+}
+
+static int list_pack(void *arg, const char *name, uint64_t size)
+{
+	struct cctx *c = arg;
+	uint8_t id[ID_LEN];
+	const char *slash = strrchr(name, '/');
+
+	(void)size;
+	if (slash == NULL || hex_decode(slash + 1, id, ID_LEN) != 0) {
+		c->warnings++;
+		info(1, "warning: unexpected object %s in data/", name);
+		return 0;
+	}
+	idset_add(&c->packs_in_store, id);
+	return 0;
+}
+
+struct idx_ctx {
+	struct cctx *c;
+	int failed;
+};
+
+static int check_index_obj(void *arg, const char *name, uint64_t size)
+{
+	struct idx_ctx *x = arg;
+	struct index_body b;
+	int rc;
+
+	(void)size;
+	rc = repo_decode_index(x->c->r, name, &b);
+	if (rc < 0) {
+		x->failed = 1;
+		return 1;
+	}
+	if (rc > 0) {
+		problem(x->c, "index %s is %s", name, rc == R_MISSING ? "missing" : "damaged");
+		return 0;
+	}
+	index_body_free(&b);
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct pack_entry *)a)->id, ((const struct pack_entry *)b)->id, ID_LEN);
+}
+
+static int check_packs(struct cctx *c)
+{
+	const uint8_t (*ids)[ID_LEN];
+	uint32_t n;
+
+	repo_index_packs(c->r, &ids, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		char name[80];
+		struct pack_entry *e = NULL;
+		uint32_t ne = 0, bad = 0;
+		int rc;
+
+		repo_pack_name(ids[i], name);
+		c->n_packs++;
+		if (!idset_has(&c->packs_in_store, ids[i])) {
+			problem(c, "pack %s is named by the index but missing from %s", name, repo_url(c->r));
+			continue;
+		}
+		if (c->o->read_data) {
+			rc = repo_pack_verify(c->r, ids[i], &bad);
+			if (rc < 0)
+				return -1;
+			if (rc > 0)
+				problem(c, "pack %s is %s", name, rc == R_MISSING ? "missing" : "damaged");
+			else if (bad)
+				problem(c, "pack %s has %u damaged blob(s)", name, bad);
+			if (rc != 0 || bad)
+				continue;
+		}
+		rc = repo_pack_entries(c->r, ids[i], &e, &ne);
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
+			problem(c, "pack %s is %s", name, rc == R_MISSING ? "missing" : "damaged");
+			continue;
+		}
+		qsort(e, ne, sizeof *e, entry_cmp);
+		for (uint32_t k = 0; k < ne; k++) {
+			uint32_t raw;
+
+			if (repo_blob_size(c->r, e[k].id, &raw) != 0)
+				info(2, "note: blob in pack %s is not in the index (unused)", name);
+		}
+		free(e);
+	}
+	return 0;
+}
+
+/* check_tree(c, id, path): a tree and everything below it. */
+static void check_tree(struct cctx *c, const uint8_t id[ID_LEN], const char *path)
+{
+	struct tree t;
+	char hex[2 * ID_LEN + 1];
+	int rc;
+
+	if (!idset_add(&c->trees, id))
+		return;
+	c->n_trees++;
+	hex_encode(id, ID_LEN, hex);
+	rc = repo_load_tree(c->r, id, &t);
+	if (rc != 0) {
+		problem(c, "tree %s (%s) is %s", hex, path, rc == R_MISSING ? "missing" : "damaged");
+		return;
+	}
+	for (uint32_t i = 0; i < t.n; i++) {
+		const struct node *n = &t.nodes[i];
+		char *p = xasprintf("%s%s%.*s", path, strcmp(path, "/") ? "/" : "", (int)n->name_len, (const char *)n->name);
+		uint64_t sum = 0;
+
+		if (n->type == NODE_FILE) {
+			c->n_files++;
+			for (uint32_t k = 0; k < n->n_chunks; k++) {
+				uint32_t raw;
+
+				if (repo_blob_size(c->r, n->chunks[k], &raw) != 0) {
+					hex_encode(n->chunks[k], ID_LEN, hex);
+					problem(c, "file %s: chunk %s is missing from the index", p, hex);
+					sum = n->size;
+					break;
+				}
+				sum += raw;
+			}
+			if (sum != n->size)
+				problem(c, "file %s: its chunks hold %llu bytes, the tree says %llu", p,
+				    (unsigned long long)sum, (unsigned long long)n->size);
+		} else if (n->type == NODE_DIR) {
+			check_tree(c, n->subtree, p);
+		}
+		free(p);
+	}
+	tree_free(&t);
+}
+
+int engine_check(struct repo *r, const struct check_opts *o)
+{
+	struct cctx c;
+	struct idx_ctx x;
+	struct snap_list l;
+	int skipped, rc = -1;
+
+	memset(&c, 0, sizeof c);
+	c.r = r;
+	c.o = o;
+	if (repo_need(r, CAN_OWNER | CAN_READ, "check the repository") != 0)
+		return -1;
+	info(1, "checking key slots and config");
+	if (check_keys(&c) != 0)
+		return -1;
+	info(1, "checking index objects");
+	x.c = &c;
+	x.failed = 0;
+	if (repo_list(r, "index/", check_index_obj, &x) < 0 || x.failed)
+		goto out;
+	skipped = repo_load_index(r);
+	if (skipped < 0)
+		goto out;
+	info(1, "checking packs%s", o->read_data ? " and reading all data" : "");
+	if (repo_list(r, "data/", list_pack, &c) < 0)
+		goto out;
+	if (check_packs(&c) != 0)
+		goto out;
+	info(1, "checking snapshots and trees");
+	if (repo_list_snapshots(r, &l) != 0)
+		goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		char hex[2 * ID_LEN + 1];
+
+		hex_encode(l.v[i].id, ID_LEN, hex);
+		if (l.v[i].status == SNAP_BAD) {
+			problem(&c, "snapshot snapshots/%s is rejected: %s", hex, l.v[i].why);
+			continue;
+		}
+		c.n_snapshots++;
+		check_tree(&c, l.v[i].s.tree, "/");
+	}
+	snap_list_free(&l);
+	if (o->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin_obj(&j);
+		json_ku64(&j, "errors", c.errors);
+		json_ku64(&j, "warnings", c.warnings);
+		json_ku64(&j, "snapshots", c.n_snapshots);
+		json_ku64(&j, "trees", c.n_trees);
+		json_ku64(&j, "files", c.n_files);
+		json_ku64(&j, "packs", c.n_packs);
+		json_key(&j, "read_data");
+		json_bool(&j, o->read_data);
+		json_end_obj(&j);
+		json_end(&j);
+	}
+	if (c.errors) {
+		errmsg("check found %llu problem(s); the objects are named above "
+		    "(restore what you can; see README 'When check fails')", (unsigned long long)c.errors);
+		rc = EXIT_INTEGRITY;
+	} else {
+		info(1, "no errors: %llu snapshots, %llu trees, %llu files, %llu packs%s",
+		    (unsigned long long)c.n_snapshots, (unsigned long long)c.n_trees,
+		    (unsigned long long)c.n_files, (unsigned long long)c.n_packs,
+		    o->read_data ? ", all data read and verified" : "");
+		rc = 0;
+	}
+out:
+	free(c.trees.v);
+	free(c.packs_in_store.v);
+	return rc;
+}

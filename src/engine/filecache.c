@@ -1,0 +1,253 @@
+/* filecache.c: see filecache.h.  File format: "TFC1" | u32 count |
+ * entries (str path | u64 dev | u64 ino | u64 size | i64 mtime |
+ * i64 ctime | u32 n | ids).  Decoded with the same bounds-checked codec
+ * as repository objects. */
+#include "engine/filecache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/codec.h"
+#include "util/util.h"
+
+#define FC_MAGIC "TFC1"
+
+static uint64_t hash_path(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void entry_free(struct fc_entry *e)
+{
+	free(e->path);
+	free(e->chunks);
+	memset(e, 0, sizeof *e);
+}
+
+static void grow(struct filecache *fc)
+{
+	size_t ncap = fc->cap ? fc->cap * 2 : 1024;
+	struct fc_entry *nv = xcalloc(ncap, sizeof *nv);
+
+	for (size_t i = 0; i < fc->cap; i++) {
+		size_t j;
+
+		if (fc->v[i].path == NULL)
+			continue;
+		for (j = hash_path(fc->v[i].path) & (ncap - 1); nv[j].path; j = (j + 1) & (ncap - 1))
+			;
+		nv[j] = fc->v[i];
+	}
+	free(fc->v);
+	fc->v = nv;
+	fc->cap = ncap;
+}
+
+struct fc_entry *fc_find(struct filecache *fc, const char *path)
+{
+	if (fc->cap == 0)
+		return NULL;
+	for (size_t i = hash_path(path) & (fc->cap - 1); fc->v[i].path; i = (i + 1) & (fc->cap - 1))
+		if (strcmp(fc->v[i].path, path) == 0)
+			return &fc->v[i];
+	return NULL;
+}
+
+void fc_put(struct filecache *fc, struct fc_entry *e)
+{
+	size_t i;
+
+	if ((fc->n + 1) * 4 > fc->cap * 3)
+		grow(fc);
+	for (i = hash_path(e->path) & (fc->cap - 1); fc->v[i].path; i = (i + 1) & (fc->cap - 1)) {
+		if (strcmp(fc->v[i].path, e->path) == 0) {
+			entry_free(&fc->v[i]);
+			fc->v[i] = *e;
+			return;
+		}
+	}
+	fc->v[i] = *e;
+	fc->n++;
+}
+
+int fc_decode(struct filecache *fc, const uint8_t *p, size_t n)
+{
+	struct dec d;
+	uint8_t magic[4];
+	uint32_t count;
+
+	dec_init(&d, p, n);
+	dec_raw(&d, magic, 4);
+	count = dec_u32(&d);
+	if (!dec_ok(&d) || memcmp(magic, FC_MAGIC, 4) != 0 || count > d.left / 48)
+		return -1;
+	for (uint32_t i = 0; i < count; i++) {
+		struct fc_entry e;
+		uint32_t k;
+
+		memset(&e, 0, sizeof e);
+		e.path = dec_str(&d, 1u << 16);
+		e.dev = dec_u64(&d);
+		e.ino = dec_u64(&d);
+		e.size = dec_u64(&d);
+		e.mtime_ns = dec_i64(&d);
+		e.ctime_ns = dec_i64(&d);
+		k = dec_u32(&d);
+		if (!dec_ok(&d) || k > d.left / ID_LEN || fc_find(fc, e.path)) {
+			entry_free(&e);
+			return -1;
+		}
+		e.n_chunks = k;
+		e.chunks = xcalloc(k ? k : 1, ID_LEN);
+		dec_raw(&d, e.chunks, (size_t)k * ID_LEN);
+		fc_put(fc, &e);
+	}
+	return dec_end(&d) ? 0 : -1;
+}
+
+void fc_load(struct filecache *fc, const char *dir)
+{
+	struct buf b;
+	struct stat st;
+	int fd;
+
+	memset(fc, 0, sizeof *fc);
+	fc->file = xasprintf("%s/files", dir);
+	fd = open(fc->file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	buf_init(&b, 1u << 31);
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && buf_reserve(&b, (size_t)st.st_size)) {
+		ssize_t got = 0, r;
+
+		while ((size_t)got < (size_t)st.st_size &&
+		    (r = read(fd, b.p + got, (size_t)st.st_size - (size_t)got)) > 0)
+			got += r;
+		b.len = (size_t)got;
+		if (fc_decode(fc, b.p, b.len) != 0) {
+			info(1, "file cache %s is damaged; ignoring it (files will be read again)", fc->file);
+			char *f = fc->file;
+
+			fc->file = NULL;
+			fc_free(fc);
+			fc->file = f;
+		}
+	}
+	close(fd);
+	buf_free(&b);
+}
+
+static int mkdir_p(const char *path)
+{
+	char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	free(p);
+	return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+int fc_save(struct filecache *fc, int keep_unseen)
+{
+	struct buf b;
+	char *tmp, *dir, *slash;
+	uint32_t count = 0;
+	int fd, rc = -1;
+
+	if (fc->file == NULL)
+		return 0;
+	dir = xstrdup(fc->file);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (mkdir_p(dir) != 0) {
+		errmsg_errno("cannot create cache directory %s (the backup is fine; "
+		    "the next one reads all files again)", dir);
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	for (size_t i = 0; i < fc->cap; i++)
+		if (fc->v[i].path && (keep_unseen || fc->v[i].seen))
+			count++;
+	buf_init(&b, SIZE_MAX);
+	enc_raw(&b, FC_MAGIC, 4);
+	enc_u32(&b, count);
+	for (size_t i = 0; i < fc->cap; i++) {
+		const struct fc_entry *e = &fc->v[i];
+
+		if (e->path == NULL || !(keep_unseen || e->seen))
+			continue;
+		enc_str(&b, e->path);
+		enc_u64(&b, e->dev);
+		enc_u64(&b, e->ino);
+		enc_u64(&b, e->size);
+		enc_i64(&b, e->mtime_ns);
+		enc_i64(&b, e->ctime_ns);
+		enc_u32(&b, e->n_chunks);
+		enc_raw(&b, e->chunks, (size_t)e->n_chunks * ID_LEN);
+	}
+	tmp = xasprintf("%s.tmp.%ld", fc->file, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		size_t off = 0;
+		ssize_t w = 0;
+
+		while (off < b.len && (w = write(fd, b.p + off, b.len - off)) > 0)
+			off += (size_t)w;
+		if (off == b.len && fsync(fd) == 0 && close(fd) == 0) {
+			fd = -1;
+			if (rename(tmp, fc->file) == 0)
+				rc = 0;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (rc != 0) {
+		errmsg_errno("cannot write file cache %s", fc->file);
+		unlink(tmp);
+	}
+	free(tmp);
+	buf_free(&b);
+	return rc;
+}
+
+void fc_free(struct filecache *fc)
+{
+	for (size_t i = 0; i < fc->cap; i++)
+		if (fc->v[i].path)
+			entry_free(&fc->v[i]);
+	free(fc->v);
+	free(fc->file);
+	memset(fc, 0, sizeof *fc);
+}
+
+char *fc_default_dir(const char *repo_id_hex, const char *override)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (override)
+		return xasprintf("%s/%s", override, repo_id_hex);
+	if (x && *x == '/')
+		return xasprintf("%s/twofold/%s", x, repo_id_hex);
+	if (home && *home)
+		return xasprintf("%s/.cache/twofold/%s", home, repo_id_hex);
+	return xasprintf("/tmp/twofold-cache-%ld/%s", (long)getuid(), repo_id_hex);
+}

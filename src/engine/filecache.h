@@ -1,0 +1,44 @@
+/* filecache.h (engine-internal): the per-repository file cache kept
+ * outside the repository ($XDG_CACHE_HOME/twofold/<repo id>/files), so an
+ * unchanged file (same dev, inode, size, mtime, ctime) is not read again.
+ * It holds chunk IDs (keyed hashes) only, never contents. */
+#ifndef TWOFOLD_FILECACHE_H
+#define TWOFOLD_FILECACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+
+struct fc_entry {
+	char *path;
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+	uint32_t n_chunks;
+	uint8_t (*chunks)[ID_LEN];
+	int seen;		/* looked up by this backup */
+};
+
+struct filecache {
+	struct fc_entry *v;	/* open addressing on a hash of path */
+	size_t cap, n;
+	char *file;		/* where it is stored */
+};
+
+/* fc_load(fc, dir): load DIR/files if present.  A missing or damaged cache
+ * is not an error (it is only a hint): starts empty. */
+void fc_load(struct filecache *fc, const char *dir);
+/* fc_find(fc, path): the entry, or NULL. */
+struct fc_entry *fc_find(struct filecache *fc, const char *path);
+/* fc_put(fc, e): insert or replace (takes ownership of e's pointers). */
+void fc_put(struct filecache *fc, struct fc_entry *e);
+/* fc_save(fc, keep_unseen): write atomically (temp file, fsync, rename);
+ * entries not seen by this backup are dropped unless keep_unseen. */
+int fc_save(struct filecache *fc, int keep_unseen);
+void fc_free(struct filecache *fc);
+/* fc_default_dir(repo_id_hex, override): the cache directory to use. */
+char *fc_default_dir(const char *repo_id_hex, const char *override);
+/* fc_decode(fc, p, n): parse a cache file image (fuzzed); -1 if malformed. */
+int fc_decode(struct filecache *fc, const uint8_t *p, size_t n);
+
+#endif

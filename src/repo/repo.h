@@ -1,0 +1,165 @@
+/* repo: a repository opened with a key.  Joins store (bytes by name),
+ * crypto (keys, sealing), format (encodings) and the chunker into the
+ * operations the engine needs: blobs by ID, trees, snapshots, config,
+ * key slots.  The engine never touches a store or a key directly.
+ * Depends on util, crypto, chunker, format, store. */
+#ifndef TWOFOLD_REPO_H
+#define TWOFOLD_REPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunker/chunker.h"
+#include "crypto/crypto.h"
+#include "format/format.h"
+#include "util/buf.h"
+
+struct repo;
+struct store;
+
+/* Results of reads: 0 ok, -1 error; these tell what went wrong with an
+ * object that was found. */
+#define R_MISSING 1
+#define R_CORRUPT 2
+
+/* repo_init(url, pass, n, keyname): create a repository: store layout,
+ * a new owner keyring, its key slot, config sequence 1.  Prints the
+ * repository ID.  -1 on failure (nothing usable is left half made: the
+ * config, written last, is what makes a store a repository). */
+int repo_init(const char *url, const char *pass, size_t n, const char *keyname);
+/* repo_open(url, pass, n): open the store, find the key slot the
+ * passphrase opens (wrong passphrase: message, NULL, *wrong_pass set),
+ * load and verify the newest config. */
+struct repo *repo_open(const char *url, const char *pass, size_t n, int *wrong_pass);
+/* repo_close(r): flushes nothing (call repo_flush first); NULL-safe. */
+void repo_close(struct repo *r);
+
+enum key_role repo_role(const struct repo *r);
+const struct config *repo_config(const struct repo *r);
+const struct keyring *repo_keyring(const struct repo *r);
+struct store *repo_store(struct repo *r);
+/* repo_list(r, prefix, fn, arg): list the store's objects under prefix
+ * ("index/", "data/", ...): fn(arg, name, size); see store_list. */
+int repo_list(struct repo *r, const char *prefix, int (*fn)(void *, const char *, uint64_t), void *arg);
+/* repo_url(r): the URL of the store, for messages and snapshots. */
+const char *repo_url(const struct repo *r);
+/* repo_id_hex(r, out): the repository ID in hex (33 bytes). */
+void repo_id_hex(const struct repo *r, char out[33]);
+/* repo_chunker(r): the keyed chunker of this repository. */
+const struct chunker *repo_chunker(const struct repo *r);
+/* repo_need(r, role_mask, what): 0 if the open key's role is in the mask
+ * (1 << ROLE_*), else a message "KEY is a ROLE key: it cannot WHAT" and -1. */
+int repo_need(const struct repo *r, unsigned role_mask, const char *what);
+#define CAN_OWNER (1u << ROLE_OWNER)
+#define CAN_WRITE (1u << ROLE_WRITE)
+#define CAN_READ (1u << ROLE_READ)
+
+/* ---- index ---- */
+/* repo_load_index(r): read every index object (locations, or for a
+ * write-only key the dedup lists).  Damaged index objects are reported
+ * and skipped; returns the number skipped, or -1 on error. */
+int repo_load_index(struct repo *r);
+/* repo_has_blob(r, type, id): 1 if the repository (or this session's
+ * unwritten packs) holds the blob. */
+int repo_has_blob(const struct repo *r, uint8_t type, const uint8_t id[ID_LEN]);
+/* repo_blob_size(r, id, &raw): the plaintext size of a known blob. */
+int repo_blob_size(const struct repo *r, const uint8_t id[ID_LEN], uint32_t *raw);
+/* repo_index_entries(r): how many blobs the loaded index knows. */
+uint64_t repo_index_entries(const struct repo *r);
+
+/* ---- writing ---- */
+/* repo_blob_id(r, p, n, id): the keyed ID of a plaintext blob. */
+void repo_blob_id(const struct repo *r, const void *p, size_t n, uint8_t id[ID_LEN]);
+/* repo_add_blob(r, type, id, p, n, &stored): add a blob unless it is
+ * known; *stored receives the bytes it adds to the repository (0 if it
+ * was a duplicate).  Full packs are written as they fill. */
+int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
+    const uint8_t *p, size_t n, uint64_t *stored);
+/* repo_flush(r): write the open pack and an index of every pack written
+ * since the last flush.  After it returns 0 the blobs are durable. */
+int repo_flush(struct repo *r);
+/* repo_save_tree(r, t, id, &stored): encode, ID and add a tree blob. */
+int repo_save_tree(struct repo *r, const struct tree *t, uint8_t id[ID_LEN], uint64_t *stored);
+/* repo_save_snapshot(r, s, id): sign with the open key, seal, store. */
+int repo_save_snapshot(struct repo *r, struct snapshot *s, uint8_t id[ID_LEN]);
+
+/* ---- reading ---- */
+/* repo_read_blob(r, id, out): locate, read, decrypt, decompress and verify
+ * the ID of a blob; appended to out.  R_MISSING if no index or pack has
+ * it, R_CORRUPT if it fails authentication or its ID; both with a message
+ * naming the pack. */
+int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out);
+/* repo_load_tree(r, id, t): read and decode a tree blob. */
+int repo_load_tree(struct repo *r, const uint8_t id[ID_LEN], struct tree *t);
+
+/* ---- snapshots ---- */
+enum snap_status { SNAP_OK = 0, SNAP_REVOKED_OK = 1, SNAP_BAD = 2 };
+struct snap_item {
+	uint8_t id[ID_LEN];
+	struct snapshot s;
+	int status;
+	char why[160];		/* for SNAP_BAD: the reason */
+};
+struct snap_list {
+	size_t n;
+	struct snap_item *v;	/* sorted by time, oldest first */
+};
+/* repo_list_snapshots(r, out): read, decrypt and verify every snapshot.
+ * Bad ones are in the list with status SNAP_BAD and a reason; callers
+ * must never treat them as good. */
+int repo_list_snapshots(struct repo *r, struct snap_list *out);
+void snap_list_free(struct snap_list *l);
+/* repo_find_snapshot(r, spec, l, &item): resolve "latest" or a unique
+ * hex prefix among the good snapshots of l; message and -1 otherwise. */
+int repo_find_snapshot(const char *spec, const struct snap_list *l, const struct snap_item **item);
+
+/* ---- packs, for check ---- */
+/* repo_pack_name(id, out): "data/ab/<hex>". */
+void repo_pack_name(const uint8_t id[ID_LEN], char out[80]);
+/* repo_pack_entries(r, id, &e, &n): read footer and trailer of a pack. */
+int repo_pack_entries(struct repo *r, const uint8_t id[ID_LEN], struct pack_entry **e, uint32_t *n);
+/* repo_pack_verify(r, id, &bad): read a whole pack: its name must be its
+ * SHA-256, and every blob must decrypt and match its ID.  Returns 0 and the
+ * count of bad blobs, R_MISSING, R_CORRUPT (name mismatch, unreadable
+ * trailer) or -1. */
+int repo_pack_verify(struct repo *r, const uint8_t id[ID_LEN], uint32_t *bad);
+/* repo_for_each_blob(r, fn, arg): every blob of the loaded index: its id,
+ * type and the pack that holds it. */
+typedef int (*repo_blob_fn)(void *arg, const uint8_t id[ID_LEN], uint8_t type, const uint8_t pack[ID_LEN]);
+int repo_for_each_blob(const struct repo *r, repo_blob_fn fn, void *arg);
+/* repo_index_packs(r, &ids, &n): the packs the index names (not copied). */
+void repo_index_packs(const struct repo *r, const uint8_t (**ids)[ID_LEN], uint32_t *n);
+
+/* ---- keys and config ---- */
+/* repo_key_add(r, role, name, pass, n, slot_out): a new slot; updates the
+ * config (owner only). */
+int repo_key_add(struct repo *r, enum key_role role, const char *name,
+    const char *pass, size_t n, uint8_t slot_out[SLOT_ID_LEN]);
+/* repo_key_passwd(r, pass, n): rewrap the open slot under a new
+ * passphrase: the new slot object is written before the old is removed. */
+int repo_key_passwd(struct repo *r, const char *pass, size_t n);
+/* repo_key_remove(r, prefix): remove another slot (never the open one)
+ * and its config entry. */
+int repo_key_remove(struct repo *r, const char *prefix);
+struct key_item {
+	uint8_t slot_id[SLOT_ID_LEN];
+	char object[96];
+	int current;			/* the slot this session opened */
+	const struct cfg_key *cfg;	/* NULL if the config lacks it */
+	uint8_t role;
+	int64_t created_ns;
+};
+/* repo_key_list(r, &items, &n): every key slot object with its config
+ * entry. */
+int repo_key_list(struct repo *r, struct key_item **items, size_t *n);
+/* repo_write_config(r, c): store c as the next config (seq + 1), signed by
+ * the root key; becomes the current config of r. Owner only. */
+int repo_write_config(struct repo *r, const struct config *c);
+/* repo_read_object(r, name, out): a whole object's bytes, its name checked
+ * against its SHA-256 where the name carries one. */
+int repo_read_object(struct repo *r, const char *name, struct buf *out);
+/* repo_decode_index(r, name, &b): read and open an index object's
+ * locations (owner and read-only). */
+int repo_decode_index(struct repo *r, const char *name, struct index_body *b);
+
+#endif

@@ -1,0 +1,307 @@
+/* repo_index.c: the in-memory chunk index (open addressing on the keyed
+ * chunk ID, whose bytes are already uniformly distributed) and loading of
+ * index objects. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "repo/repo_internal.h"
+#include "util/util.h"
+
+static size_t slot_of(const uint8_t id[ID_LEN], size_t cap)
+{
+	return (size_t)le64_get(id) & (cap - 1);
+}
+
+struct ient *itable_find(const struct itable *t, const uint8_t id[ID_LEN])
+{
+	if (t->cap == 0)
+		return NULL;
+	for (size_t i = slot_of(id, t->cap);; i = (i + 1) & (t->cap - 1)) {
+		struct ient *e = &t->v[i];
+
+		if (!e->used)
+			return NULL;
+		if (memcmp(e->id, id, ID_LEN) == 0)
+			return e;
+	}
+}
+
+static void itable_grow(struct itable *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 1024;
+	struct ient *nv = xcalloc(ncap, sizeof *nv);
+
+	for (size_t i = 0; i < t->cap; i++) {
+		struct ient *e = &t->v[i];
+		size_t j;
+
+		if (!e->used)
+			continue;
+		for (j = slot_of(e->id, ncap); nv[j].used; j = (j + 1) & (ncap - 1))
+			;
+		nv[j] = *e;
+	}
+	free(t->v);
+	t->v = nv;
+	t->cap = ncap;
+}
+
+/* itable_insert(t, id): the entry for id, new (zeroed but for id and used)
+ * or existing. */
+struct ient *itable_insert(struct itable *t, const uint8_t id[ID_LEN])
+{
+	size_t i;
+
+	if ((t->n + 1) * 4 > t->cap * 3)
+		itable_grow(t);
+	for (i = slot_of(id, t->cap); t->v[i].used; i = (i + 1) & (t->cap - 1))
+		if (memcmp(t->v[i].id, id, ID_LEN) == 0)
+			return &t->v[i];
+	memset(&t->v[i], 0, sizeof t->v[i]);
+	memcpy(t->v[i].id, id, ID_LEN);
+	t->v[i].used = 1;
+	t->n++;
+	return &t->v[i];
+}
+
+void itable_free(struct itable *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof *t);
+}
+
+uint32_t repo_pack_intern(struct repo *r, const uint8_t id[ID_LEN])
+{
+	size_t i;
+
+	if ((r->n_packs + 1) * 2 > r->pack_map_cap) {
+		size_t ncap = r->pack_map_cap ? r->pack_map_cap * 2 : 256;
+		uint32_t *nm = xcalloc(ncap, sizeof *nm);
+
+		for (uint32_t p = 0; p < r->n_packs; p++) {
+			for (i = slot_of(r->packs[p], ncap); nm[i]; i = (i + 1) & (ncap - 1))
+				;
+			nm[i] = p + 1;
+		}
+		free(r->pack_map);
+		r->pack_map = nm;
+		r->pack_map_cap = ncap;
+	}
+	for (i = slot_of(id, r->pack_map_cap); r->pack_map[i]; i = (i + 1) & (r->pack_map_cap - 1))
+		if (memcmp(r->packs[r->pack_map[i] - 1], id, ID_LEN) == 0)
+			return r->pack_map[i] - 1;
+	if (r->n_packs == r->cap_packs) {
+		r->cap_packs = r->cap_packs ? r->cap_packs * 2 : 64;
+		r->packs = xreallocarray(r->packs, r->cap_packs, ID_LEN);
+	}
+	memcpy(r->packs[r->n_packs], id, ID_LEN);
+	r->pack_map[i] = ++r->n_packs;
+	return r->n_packs - 1;
+}
+
+void repo_index_free(struct repo *r)
+{
+	itable_free(&r->idx);
+	free(r->packs);
+	free(r->pack_map);
+	r->packs = NULL;
+	r->pack_map = NULL;
+	r->n_packs = r->cap_packs = 0;
+	r->pack_map_cap = 0;
+}
+
+/* open_index(r, name, obj, b, dedup, nd): decrypt the parts of an index
+ * object this key can open.  Locations need an epoch secret key; the
+ * dedup list only the symmetric dedup key.  R_CORRUPT on failure. */
+static int open_index(struct repo *r, const char *name, const struct buf *obj,
+    struct index_body *b, struct dedup_entry **dedup, uint32_t *nd)
+{
+	struct envelope env;
+	struct seal s = { 0 };
+	const uint8_t *p = obj->p;
+	size_t n = obj->len, off = ENVELOPE_LEN;
+	uint32_t L, M;
+	uint8_t *plain = NULL;
+	int rc = R_CORRUPT;
+
+	memset(b, 0, sizeof *b);
+	if (dedup) {
+		*dedup = NULL;
+		*nd = 0;
+	}
+	if (envelope_decode(p, n, OBJ_INDEX, &env) != 0 || n - off < 4)
+		goto bad;
+	L = le32_get(p + off);
+	off += 4;
+	if (L < AEAD_TAG_LEN || L > n - off || n - off - L < SEAL_HDR_LEN + 4)
+		goto bad;
+	if (dedup == NULL || keyring_can_decrypt(r->kr, env.epoch)) {
+		if (seal_open_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0) {
+			errmsg("index %s is sealed to epoch %u, whose key this key "
+			    "does not hold", name, env.epoch);
+			goto out;
+		}
+		plain = xmalloc(L);
+		if (seal_decrypt(&s, 0, p, ENVELOPE_LEN, p + off, L, plain) != 0 ||
+		    index_decode_locations(plain, L - AEAD_TAG_LEN, b) != 0)
+			goto bad;
+		seal_end(&s);
+		rc = 0;
+		goto out;
+	}
+	off += L;
+	M = le32_get(p + off + SEAL_HDR_LEN);
+	if (M < AEAD_TAG_LEN || M != n - off - SEAL_HDR_LEN - 4)
+		goto bad;
+	seal_open_sym(&s, r->kr, SYM_DEDUP, p + off);
+	plain = xmalloc(M);
+	if (seal_decrypt(&s, 0, p, ENVELOPE_LEN, p + off + SEAL_HDR_LEN + 4, M, plain) != 0 ||
+	    index_decode_dedup(plain, M - AEAD_TAG_LEN, dedup, nd) != 0)
+		goto bad;
+	rc = 0;
+	goto out;
+bad:
+	errmsg("index %s in %s is damaged or forged: it fails authentication or "
+	    "decoding (run 'twofold check')", name, store_url(r->store));
+out:
+	seal_end(&s);
+	free(plain);
+	return rc;
+}
+
+int repo_decode_index(struct repo *r, const char *name, struct index_body *b)
+{
+	struct buf obj;
+	int rc;
+
+	buf_init(&obj, 1u << 30);
+	rc = repo_read_object(r, name, &obj);
+	if (rc == 0)
+		rc = open_index(r, name, &obj, b, NULL, NULL);
+	buf_free(&obj);
+	return rc;
+}
+
+struct load_ctx {
+	struct repo *r;
+	int skipped;
+	int failed;
+};
+
+static void add_body(struct repo *r, const struct index_body *b)
+{
+	uint32_t *map = xcalloc(b->n_packs ? b->n_packs : 1, sizeof *map);
+
+	for (uint32_t i = 0; i < b->n_packs; i++)
+		map[i] = repo_pack_intern(r, b->packs[i]);
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct index_loc *l = &b->locs[i];
+		struct ient *e = itable_insert(&r->idx, l->e.id);
+
+		if (e->pack != 0 || e->length != 0)
+			continue;	/* first location wins; duplicates are harmless */
+		e->pack = map[l->pack];
+		e->offset = l->e.offset;
+		e->length = l->e.length;
+		e->raw = l->e.raw_length;
+		e->type = l->e.type;
+		e->comp = l->e.comp;
+	}
+	free(map);
+}
+
+static int load_one(void *arg, const char *name, uint64_t size)
+{
+	struct load_ctx *c = arg;
+	struct repo *r = c->r;
+	struct buf obj;
+	struct index_body b;
+	struct dedup_entry *d = NULL;
+	uint32_t nd = 0;
+	int rc;
+
+	(void)size;
+	buf_init(&obj, 1u << 30);
+	rc = repo_read_object(r, name, &obj);
+	if (rc == 0)
+		rc = open_index(r, name, &obj, &b, &d, &nd);
+	buf_free(&obj);
+	if (rc < 0) {
+		c->failed = 1;
+		return 1;
+	}
+	if (rc > 0) {
+		c->skipped++;
+		return 0;
+	}
+	if (d == NULL) {
+		add_body(r, &b);
+		index_body_free(&b);
+		return 0;
+	}
+	for (uint32_t i = 0; i < nd; i++) {
+		struct ient *e = itable_insert(&r->idx, d[i].id);
+
+		if (e->length == 0) {
+			e->pack = PACK_KNOWN;
+			e->type = d[i].type;
+		}
+	}
+	free(d);
+	return 0;
+}
+
+int repo_load_index(struct repo *r)
+{
+	struct load_ctx c = { r, 0, 0 };
+
+	if (store_list(r->store, "index/", load_one, &c) < 0 || c.failed)
+		return -1;
+	return c.skipped;
+}
+
+int repo_has_blob(const struct repo *r, uint8_t type, const uint8_t id[ID_LEN])
+{
+	(void)type;
+	return itable_find(&r->idx, id) != NULL;
+}
+
+int repo_blob_size(const struct repo *r, const uint8_t id[ID_LEN], uint32_t *raw)
+{
+	const struct ient *e = itable_find(&r->idx, id);
+
+	if (e == NULL || e->pack == PACK_KNOWN)
+		return R_MISSING;
+	*raw = e->raw;
+	return 0;
+}
+
+uint64_t repo_index_entries(const struct repo *r)
+{
+	return r->idx.n;
+}
+
+int repo_for_each_blob(const struct repo *r, repo_blob_fn fn, void *arg)
+{
+	static const uint8_t none[ID_LEN];
+
+	for (size_t i = 0; i < r->idx.cap; i++) {
+		const struct ient *e = &r->idx.v[i];
+		int rc;
+
+		if (!e->used)
+			continue;
+		rc = fn(arg, e->id, e->type, e->pack < r->n_packs ? r->packs[e->pack] : none);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void repo_index_packs(const struct repo *r, const uint8_t (**ids)[ID_LEN], uint32_t *n)
+{
+	*ids = (const uint8_t (*)[ID_LEN])r->packs;
+	*n = r->n_packs;
+}

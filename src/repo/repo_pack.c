@@ -1,0 +1,544 @@
+/* repo_pack.c: filling, sealing and writing packs; reading blobs back.
+ *
+ * A pack's blobs are shuffled before sealing, the trailer listing them is
+ * sealed, and the object is padded (Padmé) with random bytes, so that the
+ * store sees one opaque object of a rounded size: no chunk or file sizes,
+ * no order.  See docs/FORMAT.md, "Packs". */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <zstd.h>
+
+#include "repo/repo_internal.h"
+#include "util/codec.h"
+#include "util/util.h"
+
+void repo_pack_name(const uint8_t id[ID_LEN], char out[80])
+{
+	object_name("data", id, out, 80);
+}
+
+void repo_blob_id(const struct repo *r, const void *p, size_t n, uint8_t id[ID_LEN])
+{
+	keyring_chunk_id(r->kr, p, n, id);
+}
+
+static void blob_ad(uint8_t ad[1 + ID_LEN], uint8_t type, const uint8_t id[ID_LEN])
+{
+	ad[0] = type;
+	memcpy(ad + 1, id, ID_LEN);
+}
+
+/* write_pack(r): seal the open blobs into one pack object and store it;
+ * record its entries for the next index. */
+static int write_pack(struct repo *r)
+{
+	struct pack_entry *ents;
+	struct envelope env;
+	struct seal s = { 0 };
+	struct buf obj, trailer;
+	uint8_t hash[32], footer[PACK_FOOTER_PLAIN], ad[1 + ID_LEN];
+	uint64_t off, total, padded;
+	uint32_t pack_no, n = (uint32_t)r->n_open;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	/* Shuffle so the order of blobs tells nothing about the files. */
+	for (uint32_t i = n - 1; i > 0; i--) {
+		uint32_t j = randombytes_uniform(i + 1);
+		struct pending_blob t = r->open[i];
+
+		r->open[i] = r->open[j];
+		r->open[j] = t;
+	}
+	env.kind = OBJ_PACK;
+	env.epoch = r->cfg.epoch;
+	if (seal_begin_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0) {
+		errmsg("the key holds no public key for epoch %u", env.epoch);
+		return -1;
+	}
+	ents = xcalloc(n, sizeof *ents);
+	total = ENVELOPE_LEN;
+	for (uint32_t i = 0; i < n; i++)
+		total += r->open[i].len + AEAD_TAG_LEN;
+	buf_init(&obj, SIZE_MAX);
+	buf_init(&trailer, SIZE_MAX);
+	if (buf_reserve(&obj, total) == NULL)
+		goto out;
+	envelope_encode(&env, obj.p);
+	off = ENVELOPE_LEN;
+	for (uint32_t i = 0; i < n; i++) {
+		struct pending_blob *b = &r->open[i];
+
+		ents[i].type = b->type;
+		ents[i].comp = b->comp;
+		memcpy(ents[i].id, b->id, ID_LEN);
+		ents[i].offset = (uint32_t)off;
+		ents[i].length = b->len + AEAD_TAG_LEN;
+		ents[i].raw_length = b->raw;
+		blob_ad(ad, b->type, b->id);
+		/* The blob's offset is its nonce: unique and increasing. */
+		seal_encrypt(&s, off, ad, sizeof ad, b->data, b->len, obj.p + off);
+		off += b->len + AEAD_TAG_LEN;
+	}
+	obj.len = off;
+	pack_trailer_encode(ents, n, &trailer);
+	if (trailer.overflow || buf_reserve(&obj, trailer.len + AEAD_TAG_LEN) == NULL)
+		goto out;
+	seal_encrypt(&s, PACK_TRAILER_NONCE, obj.p, ENVELOPE_LEN, trailer.p, trailer.len, obj.p + off);
+	obj.len += trailer.len + AEAD_TAG_LEN;
+	pack_footer_encode(off, (uint32_t)(trailer.len + AEAD_TAG_LEN), footer);
+	padded = padme(obj.len + PACK_FOOTER_LEN);
+	if (buf_reserve(&obj, padded - obj.len) == NULL)
+		goto out;
+	randombytes_buf(obj.p + obj.len, padded - PACK_FOOTER_LEN - obj.len);
+	obj.len = padded - PACK_FOOTER_LEN;
+	seal_encrypt(&s, PACK_FOOTER_NONCE, obj.p, ENVELOPE_LEN, footer, sizeof footer, obj.p + obj.len);
+	obj.len += PACK_FOOTER_LEN;
+	if (put_object(r, "data", obj.p, obj.len, hash, NULL, 0) != 0)
+		goto out;
+
+	/* Now the blobs have a home: point the index at it. */
+	pack_no = repo_pack_intern(r, hash);
+	if (r->out.n_packs == r->out_cap_packs) {
+		r->out_cap_packs = r->out_cap_packs ? r->out_cap_packs * 2 : 16;
+		r->out.packs = xreallocarray(r->out.packs, r->out_cap_packs, ID_LEN);
+	}
+	memcpy(r->out.packs[r->out.n_packs], hash, ID_LEN);
+	for (uint32_t i = 0; i < n; i++) {
+		struct ient *e = itable_insert(&r->idx, ents[i].id);
+		struct index_loc *l;
+
+		e->pack = pack_no;
+		e->offset = ents[i].offset;
+		e->length = ents[i].length;
+		e->raw = ents[i].raw_length;
+		e->type = ents[i].type;
+		e->comp = ents[i].comp;
+		if (r->out.n == r->out_cap_locs) {
+			r->out_cap_locs = r->out_cap_locs ? r->out_cap_locs * 2 : 256;
+			r->out.locs = xreallocarray(r->out.locs, r->out_cap_locs, sizeof *r->out.locs);
+		}
+		l = &r->out.locs[r->out.n++];
+		l->e = ents[i];
+		l->pack = r->out.n_packs;
+		free(r->open[i].data);
+	}
+	r->out.n_packs++;
+	r->n_open = 0;
+	r->open_bytes = 0;
+	rc = 0;
+out:
+	seal_end(&s);
+	free(ents);
+	buf_free(&obj);
+	buf_free(&trailer);
+	return rc;
+}
+
+int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
+    const uint8_t *p, size_t n, uint64_t *stored)
+{
+	struct pending_blob *b;
+	struct ient *e;
+	size_t bound;
+
+	*stored = 0;
+	if (n > MAX_BLOB) {
+		errmsg("blob of %zu bytes is larger than the format allows", n);
+		return -1;
+	}
+	if (itable_find(&r->idx, id) != NULL)
+		return 0;
+	if (r->n_open == r->cap_open) {
+		r->cap_open = r->cap_open ? r->cap_open * 2 : 64;
+		r->open = xreallocarray(r->open, r->cap_open, sizeof *r->open);
+	}
+	b = &r->open[r->n_open];
+	b->type = type;
+	memcpy(b->id, id, ID_LEN);
+	b->raw = (uint32_t)n;
+	b->comp = COMP_NONE;
+	if (r->cfg.compression && n >= 64) {
+		size_t z;
+
+		bound = ZSTD_compressBound(n);
+		b->data = xmalloc(bound);
+		z = ZSTD_compressCCtx(r->zc, b->data, bound, p, n, r->cfg.level);
+		/* Keep it compressed only when that saves at least 1/32. */
+		if (!ZSTD_isError(z) && z < n - n / 32) {
+			b->comp = COMP_ZSTD;
+			b->len = (uint32_t)z;
+		}
+	} else {
+		b->data = NULL;
+	}
+	if (b->comp == COMP_NONE) {
+		free(b->data);
+		b->data = xmemdup(p, n);
+		b->len = (uint32_t)n;
+	}
+	e = itable_insert(&r->idx, id);
+	e->pack = PACK_OPEN;
+	e->type = type;
+	e->raw = (uint32_t)n;
+	r->n_open++;
+	r->open_bytes += b->len;
+	*stored = b->len;
+	if (r->open_bytes >= r->cfg.pack_size)
+		return write_pack(r);
+	return 0;
+}
+
+static int write_index(struct repo *r)
+{
+	struct envelope env;
+	struct seal s = { 0 }, d = { 0 };
+	struct buf loc, dd, obj;
+	struct dedup_entry *de;
+	uint8_t hdr[ENVELOPE_LEN], lenb[4];
+	int rc = -1;
+
+	if (r->out.n_packs == 0)
+		return 0;
+	env.kind = OBJ_INDEX;
+	env.epoch = r->cfg.epoch;
+	if (seal_begin_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0)
+		return -1;
+	envelope_encode(&env, hdr);
+	buf_init(&loc, SIZE_MAX);
+	buf_init(&dd, SIZE_MAX);
+	buf_init(&obj, SIZE_MAX);
+	index_encode_locations(&r->out, &loc);
+	de = xcalloc(r->out.n ? r->out.n : 1, sizeof *de);
+	for (uint32_t i = 0; i < r->out.n; i++) {
+		de[i].type = r->out.locs[i].e.type;
+		memcpy(de[i].id, r->out.locs[i].e.id, ID_LEN);
+	}
+	index_encode_dedup(de, r->out.n, &dd);
+	free(de);
+	if (loc.overflow || dd.overflow)
+		goto out;
+	buf_append(&obj, hdr, sizeof hdr);
+	le32_put(lenb, (uint32_t)(loc.len + AEAD_TAG_LEN));
+	buf_append(&obj, lenb, 4);
+	if (buf_reserve(&obj, loc.len + AEAD_TAG_LEN) == NULL)
+		goto out;
+	seal_encrypt(&s, 0, hdr, sizeof hdr, loc.p, loc.len, obj.p + obj.len);
+	obj.len += loc.len + AEAD_TAG_LEN;
+	if (buf_reserve(&obj, SEAL_HDR_LEN) == NULL)
+		goto out;
+	seal_begin_sym(&d, r->kr, SYM_DEDUP, obj.p + obj.len);
+	obj.len += SEAL_HDR_LEN;
+	le32_put(lenb, (uint32_t)(dd.len + AEAD_TAG_LEN));
+	buf_append(&obj, lenb, 4);
+	if (buf_reserve(&obj, dd.len + AEAD_TAG_LEN) == NULL)
+		goto out;
+	seal_encrypt(&d, 0, hdr, sizeof hdr, dd.p, dd.len, obj.p + obj.len);
+	obj.len += dd.len + AEAD_TAG_LEN;
+	if (put_object(r, "index", obj.p, obj.len, NULL, NULL, 0) != 0)
+		goto out;
+	free(r->out.packs);
+	free(r->out.locs);
+	memset(&r->out, 0, sizeof r->out);
+	r->out_cap_packs = r->out_cap_locs = 0;
+	rc = 0;
+out:
+	seal_end(&s);
+	seal_end(&d);
+	buf_free(&loc);
+	buf_free(&dd);
+	buf_free(&obj);
+	return rc;
+}
+
+int repo_flush(struct repo *r)
+{
+	if (write_pack(r) != 0)
+		return -1;
+	return write_index(r);
+}
+
+void repo_pack_free(struct repo *r)
+{
+	for (size_t i = 0; i < r->n_open; i++)
+		free(r->open[i].data);
+	free(r->open);
+	r->open = NULL;
+	r->n_open = r->cap_open = 0;
+	free(r->out.packs);
+	free(r->out.locs);
+	memset(&r->out, 0, sizeof r->out);
+	for (int i = 0; i < SEAL_CACHE; i++)
+		seal_end(&r->seals[i].seal);
+}
+
+/* pack_seal(r, pack, &s): the opened seal of a pack, from a small cache. */
+static int pack_seal(struct repo *r, uint32_t pack, struct seal **out)
+{
+	struct seal_cache_ent *victim = &r->seals[0];
+	struct envelope env;
+	struct buf hdr;
+	char name[80];
+	int rc;
+
+	for (int i = 0; i < SEAL_CACHE; i++) {
+		if (r->seals[i].pack == pack) {
+			r->seals[i].tick = ++r->seal_tick;
+			*out = &r->seals[i].seal;
+			return 0;
+		}
+		if (r->seals[i].tick < victim->tick)
+			victim = &r->seals[i];
+	}
+	repo_pack_name(r->packs[pack], name);
+	buf_init(&hdr, ENVELOPE_LEN);
+	rc = store_get(r->store, name, 0, ENVELOPE_LEN, &hdr);
+	if (rc == 1)
+		errmsg("pack %s is missing from %s", name, store_url(r->store));
+	if (rc != 0)
+		goto out;
+	if (envelope_decode(hdr.p, hdr.len, OBJ_PACK, &env) != 0) {
+		errmsg("pack %s in %s has a damaged header", name, store_url(r->store));
+		rc = R_CORRUPT;
+		goto out;
+	}
+	seal_end(&victim->seal);
+	victim->pack = UINT32_MAX;
+	if (seal_open_pk(&victim->seal, r->kr, env.epoch, env.seal_hdr) != 0) {
+		errmsg("pack %s is sealed to epoch %u, whose secret key this key does "
+		    "not hold (a write-only key cannot read data)", name, env.epoch);
+		rc = -1;
+		goto out;
+	}
+	victim->pack = pack;
+	victim->tick = ++r->seal_tick;
+	*out = &victim->seal;
+out:
+	buf_free(&hdr);
+	return rc;
+}
+
+/* open_blob(r, name, s, type, id, comp, raw, ct, n, out): decrypt,
+ * decompress and verify one blob.  0 or R_CORRUPT (with a message). */
+static int open_blob(struct repo *r, const char *name, struct seal *s, uint64_t off,
+    uint8_t type, const uint8_t id[ID_LEN], uint8_t comp, uint32_t raw,
+    const uint8_t *ct, size_t n, struct buf *out)
+{
+	uint8_t ad[1 + ID_LEN], check[ID_LEN];
+	uint8_t *plain, *dst;
+	size_t pn = n - AEAD_TAG_LEN;
+	char hex[2 * ID_LEN + 1];
+
+	hex_encode(id, ID_LEN, hex);
+	if (n < AEAD_TAG_LEN || raw > MAX_BLOB)
+		goto bad;
+	blob_ad(ad, type, id);
+	plain = xmalloc(pn ? pn : 1);
+	if (seal_decrypt(s, off, ad, sizeof ad, ct, n, plain) != 0) {
+		free(plain);
+		goto bad;
+	}
+	if ((dst = buf_reserve(out, raw)) == NULL) {
+		free(plain);
+		errmsg("blob %s is too large", hex);
+		return -1;
+	}
+	if (comp == COMP_ZSTD) {
+		size_t z = ZSTD_decompressDCtx(r->zd, dst, raw, plain, pn);
+
+		free(plain);
+		if (ZSTD_isError(z) || z != raw)
+			goto bad;
+	} else {
+		int ok = pn == raw;
+
+		if (ok)
+			memcpy(dst, plain, raw);
+		free(plain);
+		if (!ok)
+			goto bad;
+	}
+	repo_blob_id(r, dst, raw, check);
+	if (!ct_equal(check, id, ID_LEN))
+		goto bad;
+	out->len += raw;
+	return 0;
+bad:
+	errmsg("blob %s in pack %s is damaged (authentication, decompression or ID "
+	    "check failed)", hex, name);
+	return R_CORRUPT;
+}
+
+int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
+{
+	const struct ient *e = itable_find(&r->idx, id);
+	struct seal *s;
+	struct buf ct;
+	char name[80], hex[2 * ID_LEN + 1];
+	int rc;
+
+	if (e == NULL || e->pack >= r->n_packs) {
+		hex_encode(id, ID_LEN, hex);
+		errmsg("blob %s is not in any index of %s", hex, store_url(r->store));
+		return R_MISSING;
+	}
+	if ((rc = pack_seal(r, e->pack, &s)) != 0)
+		return rc;
+	repo_pack_name(r->packs[e->pack], name);
+	buf_init(&ct, SIZE_MAX);
+	rc = store_get(r->store, name, e->offset, e->length, &ct);
+	if (rc == 1) {
+		errmsg("pack %s is missing from %s", name, store_url(r->store));
+		rc = R_MISSING;
+	} else if (rc == 0) {
+		rc = open_blob(r, name, s, e->offset, e->type, e->id, e->comp, e->raw, ct.p, ct.len, out);
+	}
+	buf_free(&ct);
+	return rc;
+}
+
+/* parse_pack_tail(r, name, p, size, ...): footer and trailer from the
+ * bytes of a whole pack (or its tail, base = offset of p). */
+static int read_entries(struct repo *r, const char *name, struct seal *s, const uint8_t *env_bytes,
+    const uint8_t *tail, uint64_t base, uint64_t size, struct pack_entry **e, uint32_t *n)
+{
+	uint8_t footer[PACK_FOOTER_PLAIN];
+	uint64_t toff;
+	uint32_t tlen;
+	uint8_t *plain;
+	int rc = R_CORRUPT;
+
+	if (seal_decrypt(s, PACK_FOOTER_NONCE, env_bytes, ENVELOPE_LEN,
+	    tail + (size - PACK_FOOTER_LEN - base), PACK_FOOTER_LEN, footer) != 0 ||
+	    pack_footer_decode(footer, sizeof footer, size, &toff, &tlen) != 0 ||
+	    toff < base || tlen < AEAD_TAG_LEN) {
+		errmsg("pack %s in %s has a damaged footer", name, store_url(r->store));
+		return R_CORRUPT;
+	}
+	plain = xmalloc(tlen);
+	if (seal_decrypt(s, PACK_TRAILER_NONCE, env_bytes, ENVELOPE_LEN, tail + (toff - base), tlen, plain) != 0 ||
+	    pack_trailer_decode(plain, tlen - AEAD_TAG_LEN, toff, e, n) != 0)
+		errmsg("pack %s in %s has a damaged trailer", name, store_url(r->store));
+	else
+		rc = 0;
+	free(plain);
+	return rc;
+}
+
+static int open_pack_seal(struct repo *r, const char *name, const uint8_t *env_bytes, size_t n, struct seal *s)
+{
+	struct envelope env;
+
+	if (envelope_decode(env_bytes, n, OBJ_PACK, &env) != 0) {
+		errmsg("pack %s in %s has a damaged header", name, store_url(r->store));
+		return R_CORRUPT;
+	}
+	if (seal_open_pk(s, r->kr, env.epoch, env.seal_hdr) != 0) {
+		errmsg("pack %s: this key cannot open epoch %u", name, env.epoch);
+		return -1;
+	}
+	return 0;
+}
+
+int repo_pack_entries(struct repo *r, const uint8_t id[ID_LEN], struct pack_entry **e, uint32_t *n)
+{
+	char name[80];
+	uint64_t size, tail_off;
+	struct buf head, tail;
+	struct seal s = { 0 };
+	int rc;
+
+	*e = NULL;
+	*n = 0;
+	repo_pack_name(id, name);
+	rc = store_stat(r->store, name, &size);
+	if (rc == 1) {
+		errmsg("pack %s is missing from %s", name, store_url(r->store));
+		return R_MISSING;
+	}
+	if (rc != 0)
+		return -1;
+	if (size < ENVELOPE_LEN + PACK_FOOTER_LEN) {
+		errmsg("pack %s in %s is truncated (%llu bytes)", name, store_url(r->store),
+		    (unsigned long long)size);
+		return R_CORRUPT;
+	}
+	buf_init(&head, ENVELOPE_LEN);
+	buf_init(&tail, SIZE_MAX);
+	/* The trailer is at most a few hundred KiB; read a generous tail. */
+	tail_off = size > (4u << 20) ? size - (4u << 20) : ENVELOPE_LEN;
+	if ((rc = store_get(r->store, name, 0, ENVELOPE_LEN, &head)) != 0 ||
+	    (rc = store_get(r->store, name, tail_off, size - tail_off, &tail)) != 0)
+		goto out;
+	if ((rc = open_pack_seal(r, name, head.p, head.len, &s)) != 0)
+		goto out;
+	rc = read_entries(r, name, &s, head.p, tail.p, tail_off, size, e, n);
+	if (rc == R_CORRUPT && tail_off > ENVELOPE_LEN) {
+		/* a trailer larger than the tail read: read the whole pack */
+		buf_free(&tail);
+		buf_init(&tail, SIZE_MAX);
+		if ((rc = store_get(r->store, name, ENVELOPE_LEN, size - ENVELOPE_LEN, &tail)) == 0)
+			rc = read_entries(r, name, &s, head.p, tail.p, ENVELOPE_LEN, size, e, n);
+	}
+out:
+	if (rc == 1)
+		rc = R_MISSING;
+	seal_end(&s);
+	buf_free(&head);
+	buf_free(&tail);
+	return rc;
+}
+
+int repo_pack_verify(struct repo *r, const uint8_t id[ID_LEN], uint32_t *bad)
+{
+	char name[80];
+	struct buf obj, out;
+	struct pack_entry *e = NULL;
+	struct seal s = { 0 };
+	uint32_t n = 0;
+	uint8_t h[32];
+	int rc;
+
+	*bad = 0;
+	repo_pack_name(id, name);
+	buf_init(&obj, SIZE_MAX);
+	buf_init(&out, SIZE_MAX);
+	rc = store_get(r->store, name, 0, UINT64_MAX, &obj);
+	if (rc == 1) {
+		errmsg("pack %s is missing from %s", name, store_url(r->store));
+		rc = R_MISSING;
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	sha256(obj.p, obj.len, h);
+	if (memcmp(h, id, 32) != 0) {
+		errmsg("pack %s in %s is damaged: its content does not match its name",
+		    name, store_url(r->store));
+		rc = R_CORRUPT;
+		goto out;
+	}
+	if (obj.len < ENVELOPE_LEN + PACK_FOOTER_LEN) {
+		rc = R_CORRUPT;
+		goto out;
+	}
+	if ((rc = open_pack_seal(r, name, obj.p, obj.len, &s)) != 0)
+		goto out;
+	if ((rc = read_entries(r, name, &s, obj.p, obj.p, 0, obj.len, &e, &n)) != 0)
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		out.len = 0;
+		if (open_blob(r, name, &s, e[i].offset, e[i].type, e[i].id, e[i].comp, e[i].raw_length,
+		    obj.p + e[i].offset, e[i].length, &out) != 0)
+			(*bad)++;
+	}
+out:
+	seal_end(&s);
+	free(e);
+	buf_free(&obj);
+	buf_free(&out);
+	return rc;
+}

@@ -1,0 +1,49 @@
+#!/bin/sh
+# basic: init, backup, snapshots, ls, restore, check; exit codes; wrong
+# password; usage errors.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$T/src/sub"
+echo hello >"$T/src/a.txt"
+head -c 3000000 /dev/urandom >"$T/src/sub/big.bin"
+
+tf init; ok $? "init creates a repository"
+tf init 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "already holds a repository" "$T/err"; ok $? "init twice fails clearly (exit $rc)"
+
+id=$(tf backup "$T/src"); ok $? "backup succeeds"
+echo "$id" | grep -Eq '^[0-9a-f]{64}$'; ok $? "backup prints the snapshot ID"
+
+tf snapshots >"$T/snaps"; ok $? "snapshots lists"
+grep -q "$(echo "$id" | cut -c1-8)" "$T/snaps"; ok $? "the table shows the new snapshot"
+tf --json snapshots >"$T/snaps.json"
+grep -q "\"id\":\"$id\"" "$T/snaps.json"; ok $? "snapshots --json has the full ID"
+
+tf ls latest >"$T/ls"; ok $? "ls latest"
+grep -q "$T/src/sub/big.bin" "$T/ls"; ok $? "ls shows the full path"
+tf ls "$(echo "$id" | cut -c1-6)" "$T/src/sub" >"$T/ls2"; ok $? "ls by ID prefix and path"
+! grep -q "a.txt" "$T/ls2"; ok $? "ls PATH lists only below PATH"
+
+tf restore latest --target "$T/out"; ok $? "restore"
+diff -r "$T/src" "$T/out$T/src"; ok $? "restored tree is identical (diff -r)"
+
+tf check; ok $? "check passes"
+tf check --read-data; ok $? "check --read-data passes"
+
+printf 'wrong\n' >"$T/bad"
+before=$(find "$T/repo" -type f | sort | md5sum)
+"$TWOFOLD_BIN" --password-file "$T/bad" snapshots 2>"$T/err"; rc=$?
+[ $rc -eq 1 ]; ok $? "wrong password exits 1 (got $rc)"
+grep -q "wrong password" "$T/err"; ok $? "wrong password says so"
+"$TWOFOLD_BIN" --password-file "$T/bad" backup "$T/src" 2>/dev/null
+after=$(find "$T/repo" -type f | sort | md5sum)
+[ "$before" = "$after" ]; ok $? "wrong password writes nothing"
+
+tf restore nosuch --target "$T/x" 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "no snapshot nosuch" "$T/err"; ok $? "unknown snapshot is a clear error"
+tf frobnicate 2>/dev/null; [ $? -eq 1 ]; ok $? "unknown command exits 1"
+TWOFOLD_REPOSITORY= tf snapshots 2>"$T/err"; grep -q "no repository given" "$T/err"; ok $? "missing repository is explained"
+"$TWOFOLD_BIN" -r "$T/nonexistent" snapshots 2>"$T/err"; rc=$?
+[ $rc -eq 1 ]; ok $? "a path that is no repository exits 1"
+
+done_testing
