@@ -12,6 +12,13 @@
 
 /* The smallest wrapped part: the nonce and the Poly1305 tag. */
 #define SLOT_WRAP_MIN (SLOT_NONCE_LEN + 16)
+/* KDF cost bounds (docs/FORMAT.md 3.4): a tampered slot must not make
+ * the reader exhaust the machine; the lower bounds are Argon2id's own
+ * minimums (libsodium's crypto_pwhash_*_MIN). */
+#define KDF_OPS_MIN 1
+#define KDF_OPS_MAX 64
+#define KDF_MEM_MIN 8192
+#define KDF_MEM_MAX (UINT64_C(4) << 30)
 
 void keyslot_encode_header(const struct keyslot *k, struct buf *out)
 {
@@ -49,6 +56,9 @@ int keyslot_decode(const uint8_t *p, size_t n, struct keyslot *k)
 		dec_fail(&d);
 	k->kdf.opslimit = dec_u64(&d);
 	k->kdf.memlimit = dec_u64(&d);
+	if (k->kdf.opslimit < KDF_OPS_MIN || k->kdf.opslimit > KDF_OPS_MAX ||
+	    k->kdf.memlimit < KDF_MEM_MIN || k->kdf.memlimit > KDF_MEM_MAX)
+		dec_fail(&d);
 	dec_raw(&d, k->kdf.salt, SLOT_SALT_LEN);
 	if (!dec_end(&d)) {
 		memset(k, 0, sizeof *k);

@@ -15,6 +15,35 @@
 #include "util/util.h"
 
 #define BUF_MAX (256u << 20)
+#define HUGE_COUNT (1u << 20)	/* under MAX_LIST, far past any input here */
+
+/* Under ASan a malloc hook records the largest allocation, so the tests
+ * can see that a decoder checks a count against the bytes left before it
+ * allocates for it.  Elsewhere the check is only that decoding fails. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_MALLOC_HOOK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_MALLOC_HOOK 1
+#endif
+#endif
+static size_t biggest;
+#ifdef HAVE_MALLOC_HOOK
+int __sanitizer_install_malloc_and_free_hooks(void (*)(const volatile void *, size_t),
+    void (*)(const volatile void *));
+
+static void on_malloc(const volatile void *p, size_t n)
+{
+	(void)p;
+	if (n > biggest)
+		biggest = n;
+}
+
+static void on_free(const volatile void *p)
+{
+	(void)p;
+}
+#endif
 
 /* Set when a failed decode left its output struct non-zero. */
 static int dirty;
@@ -152,6 +181,18 @@ static void framing(const char *what, try_fn f, const uint8_t *p, size_t n)
 static void bad(const char *what, try_fn f, const struct buf *b)
 {
 	OK(!b->overflow && try_exact(f, b->p, b->len) != 0, "%s is rejected", what);
+}
+
+/* bad_count(what, f, b): b holds a count of HUGE_COUNT entries that
+ * cannot fit: rejected, with no allocation sized by the count. */
+static void bad_count(const char *what, try_fn f, const struct buf *b)
+{
+	int rc;
+
+	biggest = 0;
+	rc = try_exact(f, b->p, b->len);
+	OK(rc != 0 && biggest < HUGE_COUNT, "%s is rejected before allocating (largest %zu)",
+	    what, biggest);
 }
 
 static void good(const char *what, try_fn f, const struct buf *b)
@@ -300,6 +341,30 @@ static void test_keyslot(void)
 			b.p[patch[i].off] = patch[i].v;
 			bad(patch[i].what, try_keyslot, &b);
 			b.p[patch[i].off] = old;
+		}
+	}
+	{
+		static const struct {
+			uint64_t ops, mem;
+			int ok;
+			const char *what;
+		} kdf[] = {
+			{ 0, 8192, 0, "keyslot: opslimit 0" },
+			{ 65, 8192, 0, "keyslot: opslimit 65" },
+			{ 1, 8191, 0, "keyslot: memlimit below 8 KiB" },
+			{ 1, (UINT64_C(4) << 30) + 1, 0, "keyslot: memlimit above 4 GiB" },
+			{ 1, 8192, 1, "keyslot: opslimit 1, memlimit 8 KiB" },
+			{ 64, UINT64_C(4) << 30, 1, "keyslot: opslimit 64, memlimit 4 GiB" },
+		};
+		size_t ops_off = 6 + SLOT_ID_LEN + 1 + 8 + 1;
+
+		for (size_t i = 0; i < sizeof kdf / sizeof kdf[0]; i++) {
+			le64_put(b.p + ops_off, kdf[i].ops);
+			le64_put(b.p + ops_off + 8, kdf[i].mem);
+			if (kdf[i].ok)
+				good(kdf[i].what, try_keyslot, &b);
+			else
+				bad(kdf[i].what, try_keyslot, &b);
 		}
 	}
 	buf_free(&b);
@@ -521,8 +586,8 @@ static void test_config(void)
 		b.p[off + 4 + 3] = 'd';
 		le32_put(b.p + CFG_OFF_NKEYS, UINT32_MAX);
 		bad("config: key count 2^32-1", try_config, &b);
-		le32_put(b.p + CFG_OFF_NKEYS, 1000);
-		bad("config: key count larger than the bytes left", try_config, &b);
+		le32_put(b.p + CFG_OFF_NKEYS, HUGE_COUNT);
+		bad_count("config: key count larger than the bytes left", try_config, &b);
 		le32_put(b.p + CFG_OFF_NKEYS, 3);
 		le32_put(b.p + CFG_OFF_NEPOCHS, UINT32_MAX);
 		bad("config: epoch count 2^32-1", try_config, &b);
@@ -574,6 +639,9 @@ static void trailer_case(int k, struct pack_entry *e, const char **what)
 	case 9: *what = "trailer: last blob past the trailer"; trailer_end--; break;
 	case 10: *what = "trailer: uncompressed blob with a wrong length";
 		e[2].raw_length--; break;
+	case 11: *what = "trailer: an offset field off by one"; e[1].offset++; break;
+	case 12: *what = "trailer: offsets swapped";
+		e[1].offset = e[2].offset; e[2].offset = ENVELOPE_LEN + e[0].length; break;
 	default: *what = NULL; break;
 	}
 }
@@ -598,8 +666,8 @@ static void test_pack(void)
 	framing("trailer", try_trailer, b.p, b.len);
 	le32_put(b.p, UINT32_MAX);
 	bad("trailer: count 2^32-1", try_trailer, &b);
-	le32_put(b.p, 4);
-	bad("trailer: count larger than the bytes left", try_trailer, &b);
+	le32_put(b.p, HUGE_COUNT);
+	bad_count("trailer: count larger than the bytes left", try_trailer, &b);
 	buf_free(&b);
 
 	buf_init(&b, BUF_MAX);
@@ -770,17 +838,19 @@ static void test_index(void)
 	b.p[0] = 1;
 	le32_put(b.p + 1, UINT32_MAX);
 	bad("index: pack count 2^32-1", try_locations, &b);
-	le32_put(b.p + 1, 100);
-	bad("index: pack count larger than the bytes left", try_locations, &b);
+	le32_put(b.p + 1, HUGE_COUNT);
+	bad_count("index: pack count larger than the bytes left", try_locations, &b);
 	le32_put(b.p + 1, 2);
 	le32_put(b.p + 5 + 64, MAX_LIST + 1);
 	bad("index: entry count MAX_LIST+1", try_locations, &b);
-	le32_put(b.p + 5 + 64, 4);
-	bad("index: entry count larger than the bytes left", try_locations, &b);
+	le32_put(b.p + 5 + 64, HUGE_COUNT);
+	bad_count("index: entry count larger than the bytes left", try_locations, &b);
 	le32_put(b.p + 5 + 64, 3);
 	nsuper_off = b.len - 36;
 	le32_put(b.p + nsuper_off, 2);
-	bad("index: supersedes count larger than the bytes left", try_locations, &b);
+	bad("index: supersedes count one too many", try_locations, &b);
+	le32_put(b.p + nsuper_off, HUGE_COUNT);
+	bad_count("index: supersedes count larger than the bytes left", try_locations, &b);
 	le32_put(b.p + nsuper_off, 1);
 	good("index: patched back", try_locations, &b);
 	buf_free(&b);
@@ -830,8 +900,8 @@ static void test_index(void)
 	b.p[5] = BLOB_DATA;
 	le32_put(b.p + 1, UINT32_MAX);
 	bad("dedup: count 2^32-1", try_dedup, &b);
-	le32_put(b.p + 1, 4);
-	bad("dedup: count larger than the bytes left", try_dedup, &b);
+	le32_put(b.p + 1, HUGE_COUNT);
+	bad_count("dedup: count larger than the bytes left", try_dedup, &b);
 	le32_put(b.p + 1, 3);
 	good("dedup: patched back", try_dedup, &b);
 	buf_free(&b);
@@ -924,6 +994,8 @@ static void test_snapshot(void)
 	bad("snapshot: path count 2^32-1", try_snapshot, &b);
 	le32_put(b.p + paths_off, MAX_LIST + 1);
 	bad("snapshot: path count MAX_LIST+1", try_snapshot, &b);
+	le32_put(b.p + paths_off, HUGE_COUNT);
+	bad_count("snapshot: path count larger than the bytes left", try_snapshot, &b);
 	le32_put(b.p + paths_off, 2);
 	off = find(&b, "hosty", 5);
 	b.p[off + 2] = 0;
@@ -938,6 +1010,7 @@ static void test_snapshot(void)
 	le32_put(b.p + off - 4, 4);
 	good("snapshot: patched back", try_snapshot, &b);
 	buf_free(&b);
+	snapshot_free(&s);
 
 	for (int k = 0; k < 7; k++) {
 		struct snapshot e;
@@ -1247,8 +1320,8 @@ static void test_tree(void)
 	b.p[0] = 1;
 	le32_put(b.p + 1, UINT32_MAX);
 	bad("tree: node count 2^32-1", try_tree, &b);
-	le32_put(b.p + 1, 100);
-	bad("tree: node count larger than the bytes left", try_tree, &b);
+	le32_put(b.p + 1, HUGE_COUNT);
+	bad_count("tree: node count larger than the bytes left", try_tree, &b);
 	le32_put(b.p + 1, TREE_N);
 	{
 		size_t off = find(&b, "user.mime", 9) - 4 - 4;	/* xattr count */
@@ -1345,8 +1418,8 @@ static void test_tree(void)
 		tree_encode(&t, &b);
 		le32_put(b.p + b.len - 2 * ID_LEN - 4, UINT32_MAX);
 		bad("tree: chunk count 2^32-1", try_tree, &b);
-		le32_put(b.p + b.len - 2 * ID_LEN - 4, 3);
-		bad("tree: chunk count larger than the bytes left", try_tree, &b);
+		le32_put(b.p + b.len - 2 * ID_LEN - 4, HUGE_COUNT);
+		bad_count("tree: chunk count larger than the bytes left", try_tree, &b);
 		le32_put(b.p + b.len - 2 * ID_LEN - 4, 2);
 		good("tree: chunk count patched back", try_tree, &b);
 		buf_free(&b);
@@ -1363,6 +1436,9 @@ static void test_tree(void)
 
 int main(void)
 {
+#ifdef HAVE_MALLOC_HOOK
+	__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+#endif
 	test_envelope();
 	test_keyslot();
 	test_config();
