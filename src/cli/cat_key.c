@@ -8,19 +8,6 @@
 #include "util/json.h"
 #include "util/util.h"
 
-static struct repo *open_repo_(const struct globals *g)
-{
-	struct pass pw;
-	struct repo *r;
-	int wrong;
-
-	if (pass_get(g, 0, "Repository passphrase: ", &pw) != 0)
-		return NULL;
-	r = repo_open(g->repo, pw.p, pw.n, &wrong);
-	pass_free(&pw);
-	return r;
-}
-
 static void config_json(struct json *j, const struct config *c)
 {
 	json_begin_obj(j);
@@ -154,7 +141,7 @@ int cmd_cat(const struct globals *g, int argc, char **argv)
 		errmsg("usage: twofold cat config | snapshot ID | tree ID | index ID");
 		return EXIT_FATAL;
 	}
-	if ((r = open_repo_(g)) == NULL)
+	if ((r = cli_open_repo(g)) == NULL)
 		return EXIT_FATAL;
 	json_init(&j, stdout);
 	if (strcmp(argv[1], "config") == 0) {
@@ -330,7 +317,7 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 		errmsg("key remove: name the key ID (see 'twofold key list')");
 		return EXIT_FATAL;
 	}
-	if ((r = open_repo_(g)) == NULL)
+	if ((r = cli_open_repo(g)) == NULL)
 		return EXIT_FATAL;
 	if (strcmp(sub, "add") == 0) {
 		uint8_t slot[SLOT_ID_LEN];
@@ -368,6 +355,12 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 			for (size_t i = 0; i < n; i++) {
 				char hex[2 * SLOT_ID_LEN + 1], t[32];
 				const char *kn = v[i].cfg ? v[i].cfg->name : "(not in config)";
+
+				if (v[i].damaged) {
+					if (!g->json)
+						printf(" %-32s  damaged key slot object %s\n", "?", v[i].object);
+					continue;
+				}
 
 				hex_encode(v[i].slot_id, SLOT_ID_LEN, hex);
 				if (g->json) {

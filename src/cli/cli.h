@@ -31,6 +31,11 @@ int pass_get(const struct globals *g, int confirm, const char *prompt, struct pa
 int pass_from_file(const char *path, struct pass *pw);
 void pass_free(struct pass *pw);
 
+struct repo;
+/* cli_open_repo(g): get the passphrase and open g->repo; NULL after a
+ * message. */
+struct repo *cli_open_repo(const struct globals *g);
+
 /* Commands: argv[0] is the command name.  Return the process exit code. */
 int cmd_init(const struct globals *g, int argc, char **argv);
 int cmd_backup(const struct globals *g, int argc, char **argv);

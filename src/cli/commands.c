@@ -11,20 +11,6 @@
 #include "util/json.h"
 #include "util/util.h"
 
-/* open_repo(g, &rc): prompt for the passphrase and open. */
-static struct repo *open_repo(const struct globals *g)
-{
-	struct pass pw;
-	struct repo *r;
-	int wrong;
-
-	if (pass_get(g, 0, "Repository passphrase: ", &pw) != 0)
-		return NULL;
-	r = repo_open(g->repo, pw.p, pw.n, &wrong);
-	pass_free(&pw);
-	return r;
-}
-
 static void list_push(char ***v, size_t *n, const char *s)
 {
 	*v = xreallocarray(*v, *n + 1, sizeof **v);
@@ -180,7 +166,7 @@ int cmd_backup(const struct globals *g, int argc, char **argv)
 	o.json = g->json;
 	o.cache_dir = g->cache_dir;
 	o.no_cache = g->no_cache;
-	if ((r = open_repo(g)) == NULL)
+	if ((r = cli_open_repo(g)) == NULL)
 		goto out;
 	rc = engine_backup(r, &o, &res);
 	repo_close(r);
@@ -283,7 +269,7 @@ int cmd_snapshots(const struct globals *g, int argc, char **argv)
 
 	if (argc > 1)
 		return unknown("snapshots", argv[1]);
-	if ((r = open_repo(g)) == NULL)
+	if ((r = cli_open_repo(g)) == NULL)
 		return EXIT_FATAL;
 	if (repo_list_snapshots(r, &l) != 0) {
 		repo_close(r);
@@ -343,7 +329,7 @@ static int with_snapshot(const struct globals *g, const char *spec,
 	const struct snap_item *it;
 	int rc = EXIT_FATAL;
 
-	if ((r = open_repo(g)) == NULL)
+	if ((r = cli_open_repo(g)) == NULL)
 		return EXIT_FATAL;
 	if (repo_list_snapshots(r, &l) != 0) {
 		repo_close(r);
@@ -450,7 +436,7 @@ int cmd_check(const struct globals *g, int argc, char **argv)
 		else
 			return unknown("check", argv[i]);
 	}
-	if ((r = open_repo(g)) == NULL)
+	if ((r = cli_open_repo(g)) == NULL)
 		return EXIT_FATAL;
 	rc = engine_check(r, &o);
 	repo_close(r);

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
+#include "repo/repo.h"
 #include "util/util.h"
 
 #define PASS_MAX 4096
@@ -142,4 +143,17 @@ int pass_get(const struct globals *g, int confirm, const char *prompt, struct pa
 	}
 	pass_free(&again);
 	return 0;
+}
+
+struct repo *cli_open_repo(const struct globals *g)
+{
+	struct pass pw;
+	struct repo *r;
+	int wrong;
+
+	if (pass_get(g, 0, "Repository passphrase: ", &pw) != 0)
+		return NULL;
+	r = repo_open(g->repo, pw.p, pw.n, &wrong);
+	pass_free(&pw);
+	return r;
 }

@@ -456,7 +456,8 @@ static int save_dir(struct bctx *c, int fd, const char *path, uint8_t id[ID_LEN]
 	if (errno != 0)
 		bad_path(c, path, "read all of directory");
 	/* Byte order (strcmp on unsigned bytes), the order trees require. */
-	qsort(names, nn, sizeof *names, dirent_cmp);
+	if (nn)
+		qsort(names, nn, sizeof *names, dirent_cmp);
 	t.nodes = xcalloc(nn ? nn : 1, sizeof *t.nodes);
 	for (size_t i = 0; i < nn && rc == 0; i++) {
 		char *p = join(path, names[i]);
@@ -550,7 +551,8 @@ static int save_prefix(struct bctx *c, const char *prefix, char **srcs, size_t n
 		while (j < n && strncmp(srcs[j], child, strlen(child)) == 0 &&
 		    (srcs[j][strlen(child)] == '\0' || srcs[j][strlen(child)] == '/'))
 			j++;
-		dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		/* O_PATH: a parent we may only search (mode 0711) still works */
+		dfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0) {
 			bad_path(c, parent, "open directory");
 			got = 1;

@@ -98,7 +98,9 @@ static int check_keys(struct cctx *c)
 	if (repo_key_list(c->r, &v, &n) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (v[i].cfg == NULL)
+		if (v[i].damaged)
+			problem(c, "key slot %s is damaged", v[i].object);
+		else if (v[i].cfg == NULL)
 			info(1, "note: key slot %s is not named in the config", v[i].object);
 	free(v);
 	return 0;

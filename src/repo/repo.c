@@ -587,6 +587,8 @@ int repo_key_list(struct repo *r, struct key_item **items, size_t *count)
 			n++;
 		} else {
 			errmsg("key slot %s is unreadable or malformed", l.v[i]);
+			snprintf(v[n].object, sizeof v[n].object, "%s", l.v[i]);
+			v[n++].damaged = 1;
 		}
 		buf_free(&b);
 	}
@@ -610,8 +612,10 @@ int repo_key_remove(struct repo *r, const char *prefix)
 	if (repo_key_list(r, &v, &n) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
+		if (v[i].damaged)
+			continue;
 		hex_encode(v[i].slot_id, SLOT_ID_LEN, hex);
-		if (strncmp(hex, prefix, strlen(prefix)) == 0) {
+		if (*prefix && strncmp(hex, prefix, strlen(prefix)) == 0) {
 			match++;
 			which = i;
 		}

@@ -148,9 +148,10 @@ struct key_item {
 	const struct cfg_key *cfg;	/* NULL if the config lacks it */
 	uint8_t role;
 	int64_t created_ns;
+	int damaged;			/* unreadable or malformed: only object is set */
 };
 /* repo_key_list(r, &items, &n): every key slot object with its config
- * entry. */
+ * entry; slots that cannot be read or decoded are listed with damaged set. */
 int repo_key_list(struct repo *r, struct key_item **items, size_t *n);
 /* repo_write_config(r, c): store c as the next config (seq + 1), signed by
  * the root key; becomes the current config of r. Owner only. */

@@ -27,4 +27,11 @@ void buf_wipe_free(struct buf *b);
 /* buf_steal(b, &len): hand the bytes to the caller, leave b empty. */
 uint8_t *buf_steal(struct buf *b, size_t *len);
 
+/* buf_append_escaped(b, p, n): bytes as printable text, for messages and
+ * listings: control bytes, bytes that are not valid printable UTF-8 and
+ * backslashes become \xNN and \\. */
+void buf_append_escaped(struct buf *b, const void *p, size_t n);
+/* escape_bytes(p, n): the same as a new NUL-terminated string. */
+char *escape_bytes(const void *p, size_t n);
+
 #endif

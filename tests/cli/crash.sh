@@ -44,7 +44,7 @@ while [ $round -le 10 ]; do
 	# write), the previous round's file gone, one source file touched
 	rm -f "$T/src/round-"*
 	head -c 20000000 /dev/urandom >"$T/src/round-$round.bin"
-	touch "$T/src/d1/f$round"
+	touch -c "$T/src/d$((round % 2 + 1))/f$round"
 	if [ $((round % 2)) -eq 0 ]; then nc=--no-cache; else nc=; fi
 	delay=$(rnd 0.05 "$hi")
 	"$TWOFOLD_BIN" -q $nc backup "$T/src" >/dev/null 2>"$T/bk.err" &
