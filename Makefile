@@ -3,7 +3,9 @@
 #   make            build ./twofold
 #   make check      build, run every test; last line "N passed, N failed"
 #   make asan       the same tests on an ASan+UBSan build (in build-asan/)
-#   make fuzz       build libFuzzer targets (clang) and run each briefly
+#   make fuzz       build libFuzzer targets (clang) and run each FUZZ_SECS;
+#                   new inputs go to build-fuzz/corpus, crashes to
+#                   build-fuzz/crash (copy them into tests/fuzz/corpus)
 #   make demo       back up /usr/share/doc, restore it, compare, print sizes
 #   make deps       install the Debian packages (as root) or print the line
 
@@ -85,10 +87,11 @@ fuzz:
 	  clang $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
 	    $$(pkg-config --cflags $(PKGS)) -o $(FUZZ_BUILD)/$$n $$f \
 	    $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o) $(LDLIBS); \
-	  mkdir -p tests/fuzz/corpus/$$n; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/crash; \
 	  echo "fuzz $$n for $(FUZZ_SECS)s"; \
 	  $(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECS) -max_len=65536 \
-	    tests/fuzz/corpus/$$n >$(FUZZ_BUILD)/$$n.log 2>&1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash/$$n- \
+	    $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n >$(FUZZ_BUILD)/$$n.log 2>&1 \
 	    || { tail -40 $(FUZZ_BUILD)/$$n.log; exit 1; }; \
 	done
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -157,19 +158,30 @@ static void fill_meta(struct bctx *c, struct node *n, const struct stat *st)
 		n->rdev = st->st_rdev;
 }
 
-/* read_xattrs(c, fd, path, n): the extended attributes of an open file. */
+static ssize_t x_list(int fd, const char *path, char *buf, size_t n)
+{
+	return fd >= 0 ? flistxattr(fd, buf, n) : llistxattr(path, buf, n);
+}
+
+static ssize_t x_get(int fd, const char *path, const char *name, void *buf, size_t n)
+{
+	return fd >= 0 ? fgetxattr(fd, name, buf, n) : lgetxattr(path, name, buf, n);
+}
+
+/* read_xattrs(fd, path, n): the extended attributes of an open file, or
+ * with fd -1 of path (which must not be a symlink). */
 static void read_xattrs(int fd, const char *path, struct node *n)
 {
 	char *names;
-	ssize_t len = flistxattr(fd, NULL, 0), got;
+	ssize_t len = x_list(fd, path, NULL, 0), got;
 
 	if (len <= 0)
 		return;
 	names = xmalloc((size_t)len);
-	got = flistxattr(fd, names, (size_t)len);
+	got = x_list(fd, path, names, (size_t)len);
 	for (ssize_t i = 0; got > 0 && i < got; i += (ssize_t)strlen(names + i) + 1) {
 		const char *name = names + i;
-		ssize_t vl = fgetxattr(fd, name, NULL, 0);
+		ssize_t vl = x_get(fd, path, name, NULL, 0);
 		struct xattr *x;
 
 		if (vl < 0 || vl > MAX_XATTR_VALUE || n->n_xattrs >= MAX_XATTRS)
@@ -177,7 +189,7 @@ static void read_xattrs(int fd, const char *path, struct node *n)
 		n->xattrs = xreallocarray(n->xattrs, n->n_xattrs + 1, sizeof *n->xattrs);
 		x = &n->xattrs[n->n_xattrs];
 		x->value = xmalloc(vl ? (size_t)vl : 1);
-		vl = fgetxattr(fd, name, x->value, (size_t)vl);
+		vl = x_get(fd, path, name, x->value, (size_t)vl);
 		if (vl < 0) {
 			info(1, "twofold: cannot read xattr %s of %s", name, path);
 			free(x->value);
@@ -284,6 +296,18 @@ static int save_file(struct bctx *c, int dfd, const char *name, const char *path
 	struct stat after;
 	int fd, rc;
 
+	/* An unchanged file is not even opened: its xattrs are read by path
+	 * (one syscall; paths past PATH_MAX take the open route). */
+	if (cache_usable(c, e, st) && strlen(path) < PATH_MAX) {
+		read_xattrs(-1, path, n);
+		n->n_chunks = e->n_chunks;
+		n->chunks = xmemdup(e->chunks, (size_t)e->n_chunks * ID_LEN);
+		n->size = e->size;
+		e->seen = 1;
+		c->res->files_unchanged++;
+		c->done_bytes += e->size;
+		return 0;
+	}
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
 		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -292,16 +316,6 @@ static int save_file(struct bctx *c, int dfd, const char *name, const char *path
 		return 1;
 	}
 	read_xattrs(fd, path, n);
-	if (cache_usable(c, e, st)) {
-		n->n_chunks = e->n_chunks;
-		n->chunks = xmemdup(e->chunks, (size_t)e->n_chunks * ID_LEN);
-		n->size = e->size;
-		e->seen = 1;
-		c->res->files_unchanged++;
-		c->done_bytes += e->size;
-		close(fd);
-		return 0;
-	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	rc = store_stream(c, fd, path, n);
 	if (rc == -2) {

@@ -23,6 +23,14 @@ static uint64_t hash_path(const char *s)
 
 	for (; *s; s++)
 		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	/* FNV's low bits mix poorly (they depend only on the low bits of
+	 * each step), and the table indexes by low bits: finish with the
+	 * murmur3 64-bit mixer. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
 	return h;
 }
 
@@ -90,6 +98,11 @@ int fc_decode(struct filecache *fc, const uint8_t *p, size_t n)
 	count = dec_u32(&d);
 	if (!dec_ok(&d) || memcmp(magic, FC_MAGIC, 4) != 0 || count > d.left / 48)
 		return -1;
+	/* Size the table once: entries arrive in the saved table's slot
+	 * order, and inserting them while the table grows would pile them
+	 * into one long probe run. */
+	while ((size_t)count * 2 > fc->cap)
+		grow(fc);
 	for (uint32_t i = 0; i < count; i++) {
 		struct fc_entry e;
 		uint32_t k;
