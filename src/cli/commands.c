@@ -52,14 +52,24 @@ static int unknown(const char *cmd, const char *a)
 int cmd_init(const struct globals *g, int argc, char **argv)
 {
 	struct pass pw;
-	const char *name = NULL;
+	const char *name = NULL, *v;
 	char host[256];
+	uint64_t level = 1;
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (opt_is(argv[i], "--key-name")) {
 			if ((name = opt_val(argc, argv, &i)) == NULL)
 				return EXIT_FATAL;
+		} else if (opt_is(argv[i], "--compression")) {
+			if ((v = opt_val(argc, argv, &i)) == NULL)
+				return EXIT_FATAL;
+			if (strcmp(v, "off") == 0) {
+				level = 0;
+			} else if (parse_u64(v, &level) != 0 || level < 1 || level > 19) {
+				errmsg("init: --compression takes a zstd level 1..19 or 'off', not %s", v);
+				return EXIT_FATAL;
+			}
 		} else {
 			return unknown("init", argv[i]);
 		}
@@ -72,7 +82,7 @@ int cmd_init(const struct globals *g, int argc, char **argv)
 	}
 	if (pass_get(g, 1, "New repository passphrase: ", &pw) != 0)
 		return EXIT_FATAL;
-	rc = repo_init(g->repo, pw.p, pw.n, name);
+	rc = repo_init(g->repo, pw.p, pw.n, name, (int)level);
 	pass_free(&pw);
 	return rc == 0 ? 0 : EXIT_FATAL;
 }

@@ -11,6 +11,7 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,165 @@ struct idname {
 	char *name;
 };
 
+/* ---- the pipeline: the walking thread reads and cuts chunks; a pool of
+ * workers (one per core) computes their keyed IDs, compresses, and hands
+ * them to the repository, which seals and writes packs from whichever
+ * worker fills one.  Results come back through jobs the walker keeps per
+ * file and collects at the next barrier (before any tree is saved). ---- */
+
+#define MAX_WORKERS 16
+#define MAX_QUEUED (32u << 20)	/* bytes of chunks waiting: bounds memory */
+
+struct job {
+	uint8_t *data;
+	size_t len;
+	uint8_t id[ID_LEN];
+	uint64_t stored;
+	struct job *next;
+};
+
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work, space, idle;
+	struct job *head, *tail;
+	size_t queued_bytes;
+	size_t inflight;	/* queued or being worked on */
+	int stop, failed;
+	struct repo *r;
+	pthread_t th[MAX_WORKERS];
+	int nth;
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct job *j;
+		int rc;
+
+		while (p->head == NULL && !p->stop)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->head == NULL)
+			break;
+		j = p->head;
+		p->head = j->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		pthread_mutex_unlock(&p->mu);
+
+		repo_blob_id(p->r, j->data, j->len, j->id);
+		rc = repo_add_blob(p->r, BLOB_DATA, j->id, j->data, j->len, &j->stored);
+		free(j->data);
+		j->data = NULL;
+
+		pthread_mutex_lock(&p->mu);
+		if (rc != 0)
+			p->failed = 1;
+		p->queued_bytes -= j->len;
+		p->inflight--;
+		pthread_cond_signal(&p->space);
+		if (p->inflight == 0)
+			pthread_cond_broadcast(&p->idle);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int pool_start(struct pool *p, struct repo *r)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *env = getenv("TWOFOLD_THREADS");
+	uint64_t want;
+
+	memset(p, 0, sizeof *p);
+	p->r = r;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->space, NULL);
+	pthread_cond_init(&p->idle, NULL);
+	if (env && parse_u64(env, &want) == 0 && want >= 1)
+		ncpu = want > MAX_WORKERS ? MAX_WORKERS : (long)want;
+	if (ncpu < 1)
+		ncpu = 1;
+	if (ncpu > MAX_WORKERS)
+		ncpu = MAX_WORKERS;
+	for (long i = 0; i < ncpu; i++) {
+		if (pthread_create(&p->th[p->nth], NULL, worker, p) != 0)
+			break;
+		p->nth++;
+	}
+	if (p->nth == 0) {
+		errmsg("cannot start worker threads");
+		return -1;
+	}
+	return 0;
+}
+
+/* pool_submit(p, data, len): queue a copy of a chunk; blocks while too
+ * many bytes wait.  The job is owned by the pool until the next barrier. */
+static struct job *pool_submit(struct pool *p, const uint8_t *data, size_t len)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->data = xmemdup(data, len);
+	j->len = len;
+	pthread_mutex_lock(&p->mu);
+	while (p->inflight > 0 && p->queued_bytes + len > MAX_QUEUED)
+		pthread_cond_wait(&p->space, &p->mu);
+	if (p->tail)
+		p->tail->next = j;
+	else
+		p->head = j;
+	p->tail = j;
+	p->queued_bytes += len;
+	p->inflight++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return j;
+}
+
+/* pool_wait(p): until every submitted job is done; -1 if any failed. */
+static int pool_wait(struct pool *p)
+{
+	int failed;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->inflight > 0)
+		pthread_cond_wait(&p->idle, &p->mu);
+	failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return failed ? -1 : 0;
+}
+
+static void pool_stop(struct pool *p)
+{
+	if (p->nth == 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	p->nth = 0;
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->space);
+	pthread_cond_destroy(&p->idle);
+}
+
+/* A file whose chunks are still with the workers. */
+struct pend {
+	struct node *n;
+	struct job **jobs;
+	uint32_t nj, cap;
+	int cache;		/* add to the file cache when done */
+	char *path;
+	uint64_t dev, ino;
+};
+
 struct bctx {
 	struct repo *r;
 	const struct backup_opts *o;
@@ -47,7 +207,79 @@ struct bctx {
 	double t0, last_draw;
 	uint64_t total_bytes;		/* for the progress ETA; 0 unknown */
 	uint64_t done_bytes;
+	struct pool pool;
+	struct pend *pend;		/* files waiting for their chunk IDs */
+	size_t n_pend, cap_pend;
 };
+
+/* collect(c): wait for the workers, then give every pending file its
+ * chunk IDs (and a file-cache entry).  Called before saving any tree. */
+static int collect(struct bctx *c)
+{
+	int rc = pool_wait(&c->pool);
+
+	for (size_t i = 0; i < c->n_pend; i++) {
+		struct pend *p = &c->pend[i];
+		struct node *n = p->n;
+
+		n->n_chunks = p->nj;
+		n->chunks = xcalloc(p->nj ? p->nj : 1, ID_LEN);
+		for (uint32_t k = 0; k < p->nj; k++) {
+			memcpy(n->chunks[k], p->jobs[k]->id, ID_LEN);
+			c->res->added_bytes += p->jobs[k]->stored;
+			free(p->jobs[k]);
+		}
+		free(p->jobs);
+		if (p->cache && rc == 0) {
+			struct fc_entry ne;
+
+			memset(&ne, 0, sizeof ne);
+			ne.path = p->path;
+			ne.dev = p->dev;
+			ne.ino = p->ino;
+			ne.size = n->size;
+			ne.mtime_ns = n->mtime_ns;
+			ne.ctime_ns = n->ctime_ns;
+			ne.n_chunks = n->n_chunks;
+			ne.chunks = xmemdup(n->chunks, (size_t)n->n_chunks * ID_LEN);
+			ne.seen = 1;
+			fc_put(&c->cache, &ne);
+		} else {
+			free(p->path);
+		}
+	}
+	c->n_pend = 0;
+	return rc;
+}
+
+/* pend_new(c, n): start collecting the chunks of node n. */
+static struct pend *pend_new(struct bctx *c, struct node *n)
+{
+	struct pend *p;
+
+	if (c->n_pend == c->cap_pend) {
+		c->cap_pend = c->cap_pend ? c->cap_pend * 2 : 256;
+		c->pend = xreallocarray(c->pend, c->cap_pend, sizeof *c->pend);
+	}
+	p = &c->pend[c->n_pend++];
+	memset(p, 0, sizeof *p);
+	p->n = n;
+	return p;
+}
+
+/* pend_drop_last(c): forget the newest pending file (it failed); its
+ * chunks may still be stored (harmless: dedup makes them useful later). */
+static void pend_drop_last(struct bctx *c)
+{
+	struct pend *p = &c->pend[c->n_pend - 1];
+
+	pool_wait(&c->pool);
+	for (uint32_t k = 0; k < p->nj; k++)
+		free(p->jobs[k]);
+	free(p->jobs);
+	free(p->path);
+	c->n_pend--;
+}
 
 static void list_add(char ***v, size_t *n, const char *s)
 {
@@ -210,25 +442,18 @@ static void read_xattrs(int fd, const char *path, struct node *n)
 		}
 }
 
-static void add_chunk(struct node *n, const uint8_t id[ID_LEN], uint32_t *cap)
-{
-	if (n->n_chunks == *cap) {
-		*cap = *cap ? *cap * 2 : 4;
-		n->chunks = xreallocarray(n->chunks, *cap, ID_LEN);
-	}
-	memcpy(n->chunks[n->n_chunks++], id, ID_LEN);
-}
-
-/* store_stream(c, fd, path, n): read fd to its end, chunk, store. */
-static int store_stream(struct bctx *c, int fd, const char *path, struct node *n)
+/* store_stream(c, fd, n, p): read fd to its end, cut chunks, hand them to
+ * the workers, recording the jobs in p.  0, or -1 on a read error. */
+static int store_stream(struct bctx *c, int fd, struct node *n, struct pend *p)
 {
 	const struct chunker *ch = repo_chunker(c->r);
 	size_t have = 0;
-	uint32_t cap = 0;
 	int eof = 0;
 
 	n->size = 0;
 	for (;;) {
+		size_t off = 0;
+
 		while (!eof && have < c->cap) {
 			ssize_t got = read(fd, c->buf + have, c->cap - have);
 
@@ -242,22 +467,18 @@ static int store_stream(struct bctx *c, int fd, const char *path, struct node *n
 		}
 		if (have == 0)
 			break;
-		size_t off = 0;
-
 		/* Cut every chunk that is surely complete: one that ends before
 		 * the buffer does, or any chunk at end of input. */
 		while (off < have) {
 			size_t len = chunker_next(ch, c->buf + off, have - off);
-			uint8_t id[ID_LEN];
-			uint64_t stored;
 
 			if (!eof && off + len == have && len < ch->max)
 				break;
-			repo_blob_id(c->r, c->buf + off, len, id);
-			if (repo_add_blob(c->r, BLOB_DATA, id, c->buf + off, len, &stored) != 0)
-				return -2;
-			c->res->added_bytes += stored;
-			add_chunk(n, id, &cap);
+			if (p->nj == p->cap) {
+				p->cap = p->cap ? p->cap * 2 : 4;
+				p->jobs = xreallocarray(p->jobs, p->cap, sizeof *p->jobs);
+			}
+			p->jobs[p->nj++] = pool_submit(&c->pool, c->buf + off, len);
 			n->size += len;
 			c->done_bytes += len;
 			off += len;
@@ -268,7 +489,6 @@ static int store_stream(struct bctx *c, int fd, const char *path, struct node *n
 		if (eof && have == 0)
 			break;
 	}
-	(void)path;
 	return 0;
 }
 
@@ -294,6 +514,7 @@ static int save_file(struct bctx *c, int dfd, const char *name, const char *path
 {
 	struct fc_entry *e = c->o->no_cache ? NULL : fc_find(&c->cache, path);
 	struct stat after;
+	struct pend *pd;
 	int fd, rc;
 
 	/* An unchanged file is not even opened: its xattrs are read by path
@@ -317,14 +538,12 @@ static int save_file(struct bctx *c, int dfd, const char *name, const char *path
 	}
 	read_xattrs(fd, path, n);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	rc = store_stream(c, fd, path, n);
-	if (rc == -2) {
-		close(fd);
-		return -1;
-	}
+	pd = pend_new(c, n);
+	rc = store_stream(c, fd, n, pd);
 	if (rc != 0) {
 		bad_path(c, path, "read");
 		close(fd);
+		pend_drop_last(c);
 		return 1;
 	}
 	if (fstat(fd, &after) == 0 &&
@@ -340,20 +559,12 @@ static int save_file(struct bctx *c, int dfd, const char *name, const char *path
 		c->res->files_changed++;
 	else
 		c->res->files_new++;
+	/* The file cache entry is made when the chunk IDs are known. */
 	if (!(n->flags & NODE_CHANGED) && !c->o->no_cache) {
-		struct fc_entry ne;
-
-		memset(&ne, 0, sizeof ne);
-		ne.path = xstrdup(path);
-		ne.dev = st->st_dev;
-		ne.ino = st->st_ino;
-		ne.size = n->size;
-		ne.mtime_ns = n->mtime_ns;
-		ne.ctime_ns = n->ctime_ns;
-		ne.n_chunks = n->n_chunks;
-		ne.chunks = xmemdup(n->chunks, (size_t)n->n_chunks * ID_LEN);
-		ne.seen = 1;
-		fc_put(&c->cache, &ne);
+		pd->cache = 1;
+		pd->path = xstrdup(path);
+		pd->dev = st->st_dev;
+		pd->ino = st->st_ino;
 	}
 	return 0;
 }
@@ -492,6 +703,8 @@ static int save_dir(struct bctx *c, int fd, const char *path, uint8_t id[ID_LEN]
 			rc = -1;
 	}
 	closedir(d);
+	if (rc == 0 && collect(c) != 0)
+		rc = -1;
 	if (rc == 0) {
 		rc = repo_save_tree(c->r, &t, id, &stored);
 		c->res->added_bytes += stored;
@@ -604,6 +817,8 @@ static int save_prefix(struct bctx *c, const char *prefix, char **srcs, size_t n
 		free(parent);
 		i = j;
 	}
+	if (rc == 0 && collect(c) != 0)
+		rc = -1;
 	if (rc == 0) {
 		rc = repo_save_tree(c->r, &t, id, &stored);
 		c->res->added_bytes += stored;
@@ -621,7 +836,7 @@ static int save_stdin(struct bctx *c, uint8_t id[ID_LEN])
 
 	memset(&n, 0, sizeof n);
 	if (!name_valid((const uint8_t *)c->o->stdin_name, strlen(c->o->stdin_name))) {
-		errmsg("--stdin-filename %s is not a valid file name (no '/', not empty)", c->o->stdin_name);
+		errmsg("--stdin-filename %s is not a valid file name (not empty, no '/', not . or .., at most 255 bytes)", c->o->stdin_name);
 		return -1;
 	}
 	n.name_len = (uint32_t)strlen(c->o->stdin_name);
@@ -634,10 +849,14 @@ static int save_stdin(struct bctx *c, uint8_t id[ID_LEN])
 	n.group = xstrdup(id_name(c->groups, n.gid, 1));
 	n.mtime_ns = n.atime_ns = n.ctime_ns = now_ns();
 	n.nlink = 1;
-	rc = store_stream(c, 0, "standard input", &n);
+	rc = store_stream(c, 0, &n, pend_new(c, &n));
 	if (rc != 0) {
-		if (rc == -1)
-			errmsg_errno("cannot read standard input");
+		errmsg_errno("cannot read standard input");
+		pend_drop_last(c);
+		node_free(&n);
+		return -1;
+	}
+	if (collect(c) != 0) {
 		node_free(&n);
 		return -1;
 	}
@@ -699,6 +918,8 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 	if (repo_need(r, CAN_OWNER | CAN_WRITE, "make backups") != 0)
 		return -1;
 	if (repo_load_index(r) < 0)
+		return -1;
+	if (pool_start(&c.pool, r) != 0)
 		return -1;
 	c.cap = repo_chunker(r)->max + (8u << 20);
 	c.buf = xmalloc(c.cap);
@@ -765,6 +986,8 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 		}
 	}
 	progress(&c, 1);
+	if (collect(&c) != 0)
+		rc = -1;
 	if (rc != 0)
 		goto out;
 	if (repo_flush(r) != 0) {
@@ -824,6 +1047,9 @@ out:
 		free(c.users[i].name);
 		free(c.groups[i].name);
 	}
+	collect(&c);
+	pool_stop(&c.pool);
+	free(c.pend);
 	fc_free(&c.cache);
 	free(cache_dir);
 	free(c.buf);

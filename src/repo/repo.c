@@ -338,7 +338,7 @@ out:
 }
 
 /* try_slot(r, name, pass, n): 0 opened (r->kr set), 1 not this slot,
- * -1 error. */
+ * 2 the slot is damaged (reported), -1 error. */
 static int try_slot(struct repo *r, const char *name, const char *pass, size_t n)
 {
 	struct buf obj, payload;
@@ -349,7 +349,7 @@ static int try_slot(struct repo *r, const char *name, const char *pass, size_t n
 	buf_init(&payload, 1u << 20);
 	rc = repo_read_object(r, name, &obj);
 	if (rc != 0) {
-		rc = rc < 0 ? -1 : 1;
+		rc = rc < 0 ? -1 : 2;
 		goto out;
 	}
 	if (keyslot_decode(obj.p, obj.len, &ks) != 0 || ks.kdf.opslimit > 64 ||
@@ -357,7 +357,7 @@ static int try_slot(struct repo *r, const char *name, const char *pass, size_t n
 		/* KDF parameters are capped: a tampered slot must not make us
 		 * spend hours or all memory before failing. */
 		errmsg("key slot %s in %s is malformed; skipped", name, store_url(r->store));
-		rc = 1;
+		rc = 2;
 		goto out;
 	}
 	rc = slot_unwrap(pass, n, &ks.kdf, obj.p, KEYSLOT_HDR_LEN, ks.wrapped, ks.wrapped_len, &payload);
@@ -387,9 +387,9 @@ static struct repo *repo_alloc(const char *url)
 		free(r);
 		return NULL;
 	}
-	r->zc = ZSTD_createCCtx();
+	pthread_mutex_init(&r->lock, NULL);
 	r->zd = ZSTD_createDCtx();
-	if (r->zc == NULL || r->zd == NULL) {
+	if (r->zd == NULL) {
 		errmsg("cannot create zstd contexts");
 		repo_close(r);
 		return NULL;
@@ -397,7 +397,7 @@ static struct repo *repo_alloc(const char *url)
 	return r;
 }
 
-int repo_init(const char *url, const char *pass, size_t n, const char *keyname)
+int repo_init(const char *url, const char *pass, size_t n, const char *keyname, int level)
 {
 	struct repo *r = repo_alloc(url);
 	struct config *c;
@@ -423,8 +423,8 @@ int repo_init(const char *url, const char *pass, size_t n, const char *keyname)
 	c->chunk_avg = 1u << 20;
 	c->chunk_max = 8u << 20;
 	c->pack_size = 16u << 20;
-	c->compression = 1;
-	c->level = 3;
+	c->compression = level > 0;
+	c->level = (int8_t)(level > 0 ? level : 0);
 	c->epoch = 1;
 	c->n_epochs = 1;
 	c->epochs = xcalloc(1, sizeof *c->epochs);
@@ -464,6 +464,7 @@ struct repo *repo_open(const char *url, const char *pass, size_t n, int *wrong_p
 {
 	struct repo *r = repo_alloc(url);
 	struct name_list l = { 0 };
+	size_t damaged = 0;
 	int rc = 1;
 
 	*wrong_pass = 0;
@@ -476,11 +477,18 @@ struct repo *repo_open(const char *url, const char *pass, size_t n, int *wrong_p
 		    "is damaged (check the path; 'twofold init' creates one)", url);
 		goto fail;
 	}
-	for (size_t i = 0; i < l.n && rc == 1; i++)
+	for (size_t i = 0; i < l.n && (rc == 1 || rc == 2); i++) {
 		rc = try_slot(r, l.v[i], pass, n);
-	if (rc == 1) {
-		errmsg("wrong password: no key slot of %s opens with it (tried %zu); "
-		    "nothing was changed", url, l.n);
+		damaged += rc == 2;
+	}
+	if (rc == 1 || rc == 2) {
+		if (damaged)
+			errmsg("no key slot of %s opens with this password: wrong password, "
+			    "or its slot is among the %zu damaged ones named above (restore "
+			    "keys/ from another copy); nothing was changed", url, damaged);
+		else
+			errmsg("wrong password: no key slot of %s opens with it (tried %zu); "
+			    "nothing was changed", url, l.n);
 		*wrong_pass = 1;
 		goto fail;
 	}
@@ -503,9 +511,9 @@ void repo_close(struct repo *r)
 	config_free(&r->cfg);
 	keyring_free(r->kr);
 	store_close(r->store);
-	ZSTD_freeCCtx(r->zc);
 	ZSTD_freeDCtx(r->zd);
 	sodium_memzero(&r->chunker, sizeof r->chunker);
+	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
 

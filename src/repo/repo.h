@@ -22,11 +22,12 @@ struct store;
 #define R_MISSING 1
 #define R_CORRUPT 2
 
-/* repo_init(url, pass, n, keyname): create a repository: store layout,
+/* repo_init(url, pass, n, keyname, level): create a repository (zstd
+ * level 1..19 for blobs, 0 for no compression): store layout,
  * a new owner keyring, its key slot, config sequence 1.  Prints the
  * repository ID.  -1 on failure (nothing usable is left half made: the
  * config, written last, is what makes a store a repository). */
-int repo_init(const char *url, const char *pass, size_t n, const char *keyname);
+int repo_init(const char *url, const char *pass, size_t n, const char *keyname, int level);
 /* repo_open(url, pass, n): open the store, find the key slot the
  * passphrase opens (wrong passphrase: message, NULL, *wrong_pass set),
  * load and verify the newest config. */
@@ -60,8 +61,9 @@ int repo_need(const struct repo *r, unsigned role_mask, const char *what);
  * and skipped; returns the number skipped, or -1 on error. */
 int repo_load_index(struct repo *r);
 /* repo_has_blob(r, type, id): 1 if the repository (or this session's
- * unwritten packs) holds the blob. */
-int repo_has_blob(const struct repo *r, uint8_t type, const uint8_t id[ID_LEN]);
+ * unwritten packs) holds the blob.  Thread-safe, as is repo_add_blob:
+ * the backup pipeline calls both from several threads. */
+int repo_has_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN]);
 /* repo_blob_size(r, id, &raw): the plaintext size of a known blob. */
 int repo_blob_size(const struct repo *r, const uint8_t id[ID_LEN], uint32_t *raw);
 /* repo_index_entries(r): how many blobs the loaded index knows. */

@@ -262,10 +262,15 @@ int repo_load_index(struct repo *r)
 	return c.skipped;
 }
 
-int repo_has_blob(const struct repo *r, uint8_t type, const uint8_t id[ID_LEN])
+int repo_has_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN])
 {
+	int found;
+
 	(void)type;
-	return itable_find(&r->idx, id) != NULL;
+	pthread_mutex_lock(&r->lock);
+	found = itable_find(&r->idx, id) != NULL;
+	pthread_mutex_unlock(&r->lock);
+	return found;
 }
 
 int repo_blob_size(const struct repo *r, const uint8_t id[ID_LEN], uint32_t *raw)

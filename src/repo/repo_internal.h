@@ -2,6 +2,7 @@
 #ifndef TWOFOLD_REPO_INTERNAL_H
 #define TWOFOLD_REPO_INTERNAL_H
 
+#include <pthread.h>
 #include <zstd.h>
 
 #include "repo/repo.h"
@@ -42,6 +43,7 @@ struct seal_cache_ent {
 };
 
 struct repo {
+	pthread_mutex_t lock;		/* index, open pack, index-out lists */
 	struct store *store;
 	struct keyring *kr;
 	struct config cfg;
@@ -66,7 +68,6 @@ struct repo {
 	struct seal_cache_ent seals[SEAL_CACHE];
 	uint64_t seal_tick;
 
-	ZSTD_CCtx *zc;
 	ZSTD_DCtx *zd;
 };
 

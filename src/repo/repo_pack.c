@@ -4,6 +4,7 @@
  * sealed, and the object is padded (Padmé) with random bytes, so that the
  * store sees one opaque object of a rounded size: no chunk or file sizes,
  * no order.  See docs/FORMAT.md, "Packs". */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,9 +31,44 @@ static void blob_ad(uint8_t ad[1 + ID_LEN], uint8_t type, const uint8_t id[ID_LE
 	memcpy(ad + 1, id, ID_LEN);
 }
 
-/* write_pack(r): seal the open blobs into one pack object and store it;
- * record its entries for the next index. */
-static int write_pack(struct repo *r)
+/* Compression contexts are per thread: repo_add_blob may be called from
+ * several threads at once (the backup pipeline). */
+static pthread_key_t cctx_key;
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+
+static void cctx_free(void *p)
+{
+	ZSTD_freeCCtx(p);
+}
+
+static void cctx_key_init(void)
+{
+	if (pthread_key_create(&cctx_key, cctx_free) != 0)
+		abort();
+}
+
+static ZSTD_CCtx *thread_cctx(void)
+{
+	ZSTD_CCtx *z;
+
+	pthread_once(&cctx_once, cctx_key_init);
+	z = pthread_getspecific(cctx_key);
+	if (z == NULL) {
+		z = ZSTD_createCCtx();
+		if (z == NULL || pthread_setspecific(cctx_key, z) != 0) {
+			errmsg("cannot create a zstd context");
+			abort();
+		}
+	}
+	return z;
+}
+
+/* write_pack(r, v, n): seal blobs v[0..n) (taken from the open pack, owned
+ * by this call) into one pack object and store it; then, under the lock,
+ * point the index at it and record its entries for the next index object.
+ * Sealing, hashing and writing run outside the lock, so several threads
+ * can write packs at once. */
+static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 {
 	struct pack_entry *ents;
 	struct envelope env;
@@ -40,37 +76,41 @@ static int write_pack(struct repo *r)
 	struct buf obj, trailer;
 	uint8_t hash[32], footer[PACK_FOOTER_PLAIN], ad[1 + ID_LEN];
 	uint64_t off, total, padded;
-	uint32_t pack_no, n = (uint32_t)r->n_open;
+	uint32_t pack_no;
 	int rc = -1;
 
-	if (n == 0)
+	if (n == 0) {
+		free(v);
 		return 0;
+	}
 	/* Shuffle so the order of blobs tells nothing about the files. */
 	for (uint32_t i = n - 1; i > 0; i--) {
 		uint32_t j = randombytes_uniform(i + 1);
-		struct pending_blob t = r->open[i];
+		struct pending_blob t = v[i];
 
-		r->open[i] = r->open[j];
-		r->open[j] = t;
+		v[i] = v[j];
+		v[j] = t;
 	}
 	env.kind = OBJ_PACK;
 	env.epoch = r->cfg.epoch;
-	if (seal_begin_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0) {
-		errmsg("the key holds no public key for epoch %u", env.epoch);
-		return -1;
-	}
 	ents = xcalloc(n, sizeof *ents);
-	total = ENVELOPE_LEN;
-	for (uint32_t i = 0; i < n; i++)
-		total += r->open[i].len + AEAD_TAG_LEN;
 	buf_init(&obj, SIZE_MAX);
 	buf_init(&trailer, SIZE_MAX);
-	if (buf_reserve(&obj, total) == NULL)
+	if (seal_begin_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0) {
+		errmsg("the key holds no public key for epoch %u", env.epoch);
+		goto out;
+	}
+	total = ENVELOPE_LEN;
+	for (uint32_t i = 0; i < n; i++)
+		total += v[i].len + AEAD_TAG_LEN;
+	/* One buffer for the whole object; each blob's plaintext is freed as
+	 * soon as it is sealed into it, so a pack costs its size once. */
+	if (buf_reserve(&obj, total + (uint64_t)n * 47 + 64 + PACK_FOOTER_LEN) == NULL)
 		goto out;
 	envelope_encode(&env, obj.p);
 	off = ENVELOPE_LEN;
 	for (uint32_t i = 0; i < n; i++) {
-		struct pending_blob *b = &r->open[i];
+		struct pending_blob *b = &v[i];
 
 		ents[i].type = b->type;
 		ents[i].comp = b->comp;
@@ -82,6 +122,8 @@ static int write_pack(struct repo *r)
 		/* The blob's offset is its nonce: unique and increasing. */
 		seal_encrypt(&s, off, ad, sizeof ad, b->data, b->len, obj.p + off);
 		off += b->len + AEAD_TAG_LEN;
+		free(b->data);
+		b->data = NULL;
 	}
 	obj.len = off;
 	pack_trailer_encode(ents, n, &trailer);
@@ -101,6 +143,7 @@ static int write_pack(struct repo *r)
 		goto out;
 
 	/* Now the blobs have a home: point the index at it. */
+	pthread_mutex_lock(&r->lock);
 	pack_no = repo_pack_intern(r, hash);
 	if (r->out.n_packs == r->out_cap_packs) {
 		r->out_cap_packs = r->out_cap_packs ? r->out_cap_packs * 2 : 16;
@@ -124,13 +167,14 @@ static int write_pack(struct repo *r)
 		l = &r->out.locs[r->out.n++];
 		l->e = ents[i];
 		l->pack = r->out.n_packs;
-		free(r->open[i].data);
 	}
 	r->out.n_packs++;
-	r->n_open = 0;
-	r->open_bytes = 0;
+	pthread_mutex_unlock(&r->lock);
 	rc = 0;
 out:
+	for (uint32_t i = 0; i < n; i++)
+		free(v[i].data);
+	free(v);
 	seal_end(&s);
 	free(ents);
 	buf_free(&obj);
@@ -138,58 +182,78 @@ out:
 	return rc;
 }
 
+/* take_open(r, &n): detach the open pack's blobs (lock held). */
+static struct pending_blob *take_open(struct repo *r, uint32_t *n)
+{
+	struct pending_blob *v = r->open;
+
+	*n = (uint32_t)r->n_open;
+	r->open = NULL;
+	r->n_open = r->cap_open = 0;
+	r->open_bytes = 0;
+	return v;
+}
+
 int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
     const uint8_t *p, size_t n, uint64_t *stored)
 {
-	struct pending_blob *b;
+	struct pending_blob b;
+	struct pending_blob *full = NULL;
 	struct ient *e;
-	size_t bound;
+	uint32_t nfull = 0;
 
 	*stored = 0;
 	if (n > MAX_BLOB) {
 		errmsg("blob of %zu bytes is larger than the format allows", n);
 		return -1;
 	}
-	if (itable_find(&r->idx, id) != NULL)
+	/* Claim the ID first, so two threads never store the same blob. */
+	pthread_mutex_lock(&r->lock);
+	if (itable_find(&r->idx, id) != NULL) {
+		pthread_mutex_unlock(&r->lock);
 		return 0;
-	if (r->n_open == r->cap_open) {
-		r->cap_open = r->cap_open ? r->cap_open * 2 : 64;
-		r->open = xreallocarray(r->open, r->cap_open, sizeof *r->open);
-	}
-	b = &r->open[r->n_open];
-	b->type = type;
-	memcpy(b->id, id, ID_LEN);
-	b->raw = (uint32_t)n;
-	b->comp = COMP_NONE;
-	if (r->cfg.compression && n >= 64) {
-		size_t z;
-
-		bound = ZSTD_compressBound(n);
-		b->data = xmalloc(bound);
-		z = ZSTD_compressCCtx(r->zc, b->data, bound, p, n, r->cfg.level);
-		/* Keep it compressed only when that saves at least 1/32. */
-		if (!ZSTD_isError(z) && z < n - n / 32) {
-			b->comp = COMP_ZSTD;
-			b->len = (uint32_t)z;
-		}
-	} else {
-		b->data = NULL;
-	}
-	if (b->comp == COMP_NONE) {
-		free(b->data);
-		b->data = xmemdup(p, n);
-		b->len = (uint32_t)n;
 	}
 	e = itable_insert(&r->idx, id);
 	e->pack = PACK_OPEN;
 	e->type = type;
 	e->raw = (uint32_t)n;
-	r->n_open++;
-	r->open_bytes += b->len;
-	*stored = b->len;
+	pthread_mutex_unlock(&r->lock);
+
+	memset(&b, 0, sizeof b);
+	b.type = type;
+	memcpy(b.id, id, ID_LEN);
+	b.raw = (uint32_t)n;
+	b.comp = COMP_NONE;
+	if (r->cfg.compression && n >= 64) {
+		size_t bound = ZSTD_compressBound(n), z;
+
+		b.data = xmalloc(bound);
+		z = ZSTD_compressCCtx(thread_cctx(), b.data, bound, p, n, r->cfg.level);
+		/* Keep it compressed only when that saves at least 1/32. */
+		if (!ZSTD_isError(z) && z < n - n / 32) {
+			b.comp = COMP_ZSTD;
+			b.len = (uint32_t)z;
+			b.data = xrealloc(b.data, z);
+		}
+	}
+	if (b.comp == COMP_NONE) {
+		free(b.data);
+		b.data = xmemdup(p, n);
+		b.len = (uint32_t)n;
+	}
+	*stored = b.len;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->n_open == r->cap_open) {
+		r->cap_open = r->cap_open ? r->cap_open * 2 : 64;
+		r->open = xreallocarray(r->open, r->cap_open, sizeof *r->open);
+	}
+	r->open[r->n_open++] = b;
+	r->open_bytes += b.len;
 	if (r->open_bytes >= r->cfg.pack_size)
-		return write_pack(r);
-	return 0;
+		full = take_open(r, &nfull);
+	pthread_mutex_unlock(&r->lock);
+	return full ? write_pack(r, full, nfull) : 0;
 }
 
 static int write_index(struct repo *r)
@@ -256,7 +320,13 @@ out:
 
 int repo_flush(struct repo *r)
 {
-	if (write_pack(r) != 0)
+	struct pending_blob *v;
+	uint32_t n;
+
+	pthread_mutex_lock(&r->lock);
+	v = take_open(r, &n);
+	pthread_mutex_unlock(&r->lock);
+	if (write_pack(r, v, n) != 0)
 		return -1;
 	return write_index(r);
 }

@@ -37,6 +37,8 @@ flip_byte() {
 mkdir -p "$T/src"
 head -c $SIZE /dev/urandom >"$T/src/big"
 echo small >"$T/src/small"
+# old mtimes: a file cache may rightly distrust files changed just now
+touch -d '2020-01-01 00:00:00' "$T/src/big" "$T/src/small"
 
 tf init; ok $? "init"
 backup_json b1 backup "$T/src"

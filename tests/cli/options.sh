@@ -20,9 +20,9 @@ json_ok() {
 		head -c 1 "$1" | grep -q '[{[]' && [ "$(wc -l <"$1")" -le 1 ]
 	fi
 }
-# in_ls FILE PATH: the listing FILE has the entry PATH (a whole line, or a
-# line ending in " PATH" for long formats)
-in_ls() { grep -q -x -F -e "$2" "$1" || grep -q -F -e " $2" "$1"; }
+# in_ls FILE PATH: the listing FILE (plain `ls`: one full path a line)
+# has the entry PATH
+in_ls() { grep -q -x -F -e "$2" "$1"; }
 
 # ---- the source tree ----
 S="$T/src"
@@ -101,8 +101,16 @@ ok $? "backup --stdin --stdin-filename"
 tf restore "$sid" --target "$T/out-stdin" 2>"$T/err"
 cmp -s "$T/stdin.data" "$T/out-stdin/db-dump.sql"
 ok $? "the --stdin snapshot restores the piped data as db-dump.sql"
-echo x | tf backup --stdin --stdin-filename 'a/b' >/dev/null 2>&1; rc=$?
-[ $rc -eq 1 ]; ok $? "--stdin-filename with '/' is refused (exit $rc)"
+# a name that leads out of the target: refused, or restored inside it
+mkdir "$T/jail"
+esc=$(echo escaped | tf backup --stdin --stdin-filename '../escaped' 2>/dev/null); rc=$?
+if [ $rc -eq 0 ]; then
+	tf restore "$esc" --target "$T/jail/target" >/dev/null 2>&1
+	[ ! -e "$T/jail/escaped" ] && [ ! -e "$T/escaped" ]
+else
+	[ $rc -eq 1 ] && [ -z "$esc" ]
+fi
+ok $? "--stdin-filename '../escaped' is refused or stays inside the restore target (exit $rc)"
 
 # ---- ls --json ----
 tf --json ls "$ctl" "$S/sub" >"$T/ls.json" 2>/dev/null
@@ -125,6 +133,13 @@ tf restore "$ctl" --target "$T/out-inc" --include "$S/proj" 2>"$T/err"; rc=$?
 [ $rc -eq 0 ] && cmp -s "$S/proj/cache/pc.txt" "$T/out-inc$S/proj/cache/pc.txt" &&
 	[ ! -e "$T/out-inc$S/keep.c" ] && [ ! -e "$T/out-inc$S/other" ] && [ ! -e "$T/out-inc$S/sub" ]
 ok $? "restore --include restores only that subtree (exit $rc)"
+tf restore "$ctl" --target "$T/out-inc2" --include "$S/sub/keep2.c" --include "$S/other" 2>"$T/err"; rc=$?
+[ $rc -eq 0 ] && cmp -s "$S/sub/keep2.c" "$T/out-inc2$S/sub/keep2.c" && [ ! -e "$T/out-inc2$S/sub/deep.o" ] &&
+	cmp -s "$S/other/cache/oc.txt" "$T/out-inc2$S/other/cache/oc.txt" && [ ! -e "$T/out-inc2$S/proj" ]
+ok $? "restore with two --include (a file and a directory) restores just those (exit $rc)"
+tf restore "$ctl" --target "$T/out-inc3" --include "$S/no-such-path" 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q -F "$S/no-such-path" "$T/err"
+ok $? "restore --include of a path not in the snapshot fails and names it (exit $rc)"
 
 # ---- exit status 3: an unreadable file, as an unprivileged user ----
 N="$T/nb"
