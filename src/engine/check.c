@@ -6,10 +6,12 @@
  * tree reachable from a good snapshot and every chunk a file names.
  * Each problem is printed naming its object; the exit code says whether
  * any was found. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "util/json.h"
@@ -147,22 +149,64 @@ static int check_index_obj(void *arg, const char *name, uint64_t size)
 	return 0;
 }
 
-static int entry_cmp(const void *a, const void *b)
+/* Reading all data is spread over one thread per core: each takes the
+ * next pack, reads it whole and verifies every blob. */
+struct verify {
+	struct repo *r;
+	const uint8_t (*ids)[ID_LEN];
+	uint32_t n;
+	uint32_t next;		/* atomic: the next pack to take */
+	int *rc;
+	uint32_t *bad;
+};
+
+static void *verify_worker(void *arg)
 {
-	return memcmp(((const struct pack_entry *)a)->id, ((const struct pack_entry *)b)->id, ID_LEN);
+	struct verify *v = arg;
+	uint32_t i;
+
+	while ((i = __atomic_fetch_add(&v->next, 1, __ATOMIC_RELAXED)) < v->n)
+		v->rc[i] = repo_pack_verify(v->r, v->ids[i], &v->bad[i]);
+	return NULL;
+}
+
+static void verify_all(struct repo *r, const uint8_t (*ids)[ID_LEN], uint32_t n, int *rc, uint32_t *bad)
+{
+	struct verify v = { r, ids, n, 0, rc, bad };
+	pthread_t th[8];
+	long nth = sysconf(_SC_NPROCESSORS_ONLN);
+	int started = 0;
+
+	if (nth < 1)
+		nth = 1;
+	if (nth > 8)
+		nth = 8;
+	for (long k = 1; k < nth; k++)
+		if (pthread_create(&th[started], NULL, verify_worker, &v) == 0)
+			started++;
+	verify_worker(&v);
+	for (int k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
 }
 
 static int check_packs(struct cctx *c)
 {
 	const uint8_t (*ids)[ID_LEN];
 	uint32_t n;
+	int *vrc = NULL, rc = 0;
+	uint32_t *vbad = NULL;
 
 	repo_index_packs(c->r, &ids, &n);
+	if (c->o->read_data && n > 0) {
+		vrc = xcalloc(n, sizeof *vrc);
+		vbad = xcalloc(n, sizeof *vbad);
+		verify_all(c->r, ids, n, vrc, vbad);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		char name[80];
 		struct pack_entry *e = NULL;
-		uint32_t ne = 0, bad = 0;
-		int rc;
+		uint32_t ne = 0;
+		int got;
 
 		repo_pack_name(ids[i], name);
 		c->n_packs++;
@@ -170,25 +214,26 @@ static int check_packs(struct cctx *c)
 			problem(c, "pack %s is named by the index but missing from %s", name, repo_url(c->r));
 			continue;
 		}
-		if (c->o->read_data) {
-			rc = repo_pack_verify(c->r, ids[i], &bad);
-			if (rc < 0)
-				return -1;
-			if (rc > 0)
-				problem(c, "pack %s is %s", name, rc == R_MISSING ? "missing" : "damaged");
-			else if (bad)
-				problem(c, "pack %s has %u damaged blob(s)", name, bad);
-			if (rc != 0 || bad)
-				continue;
+		if (vrc) {
+			if (vrc[i] < 0) {
+				rc = -1;
+				break;
+			}
+			if (vrc[i] > 0)
+				problem(c, "pack %s is %s", name, vrc[i] == R_MISSING ? "missing" : "damaged");
+			else if (vbad[i])
+				problem(c, "pack %s has %u damaged blob(s)", name, vbad[i]);
+			continue;	/* read whole: its trailer was checked too */
 		}
-		rc = repo_pack_entries(c->r, ids[i], &e, &ne);
-		if (rc < 0)
-			return -1;
-		if (rc > 0) {
-			problem(c, "pack %s is %s", name, rc == R_MISSING ? "missing" : "damaged");
+		got = repo_pack_entries(c->r, ids[i], &e, &ne);
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
+		if (got > 0) {
+			problem(c, "pack %s is %s", name, got == R_MISSING ? "missing" : "damaged");
 			continue;
 		}
-		qsort(e, ne, sizeof *e, entry_cmp);
 		for (uint32_t k = 0; k < ne; k++) {
 			uint32_t raw;
 
@@ -197,7 +242,9 @@ static int check_packs(struct cctx *c)
 		}
 		free(e);
 	}
-	return 0;
+	free(vrc);
+	free(vbad);
+	return rc;
 }
 
 /* check_tree(c, id, path): a tree and everything below it. */

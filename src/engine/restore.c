@@ -20,6 +20,7 @@
  * device and inode.  A file whose data cannot be read is reported by
  * name and removed, and the restore goes on. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -92,7 +93,18 @@ struct rctx {
 	unsigned xattr_warnings;
 	double t0, last_draw;
 	int drawn;
+	struct rpool *pool;	/* file contents are written by workers */
+	pthread_mutex_t mu;	/* messages and counters, shared with workers */
 };
+
+/* A worker restoring one file's contents and metadata names it by this
+ * path in messages (the walker's directory stack is not its own). */
+static __thread const char *tl_path;
+
+static void count(uint64_t *v, uint64_t d)
+{
+	__atomic_add_fetch(v, d, __ATOMIC_RELAXED);
+}
 
 /* ---- messages ---- */
 
@@ -101,7 +113,7 @@ static void progress(struct rctx *c, int final)
 	double now, el;
 	char a[32], b[32];
 
-	if (!c->o->progress)
+	if (!c->o->progress || tl_path != NULL)
 		return;
 	if (final) {
 		if (c->drawn)
@@ -140,7 +152,9 @@ static void say(struct rctx *c, const char *fmt, ...)
 		vsnprintf(msg, (size_t)n + 1, fmt, ap);
 		va_end(ap);
 	}
+	pthread_mutex_lock(&c->mu);
 	errmsg("%s", msg);
+	pthread_mutex_unlock(&c->mu);
 	if (msg != small)
 		free(msg);
 }
@@ -181,7 +195,7 @@ static void fail(struct rctx *c, const struct node *n, const char *fmt, ...)
 static void fail(struct rctx *c, const struct node *n, const char *fmt, ...)
 {
 	char why[512];
-	char *p = path_of(c, n->name, n->name_len);
+	char *p = tl_path ? xstrdup(tl_path) : path_of(c, n->name, n->name_len);
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -189,7 +203,7 @@ static void fail(struct rctx *c, const struct node *n, const char *fmt, ...)
 	va_end(ap);
 	say(c, "cannot restore %s: %s", p, why);
 	free(p);
-	c->errors++;
+	count(&c->errors, 1);
 }
 
 /* warn(c, n, fmt, ...): "warning: PATH: MESSAGE", not an error. */
@@ -198,7 +212,7 @@ static void warn(struct rctx *c, const struct node *n, const char *fmt, ...)
 static void warn(struct rctx *c, const struct node *n, const char *fmt, ...)
 {
 	char why[512];
-	char *p = path_of(c, n->name, n->name_len);
+	char *p = tl_path ? xstrdup(tl_path) : path_of(c, n->name, n->name_len);
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -206,7 +220,7 @@ static void warn(struct rctx *c, const struct node *n, const char *fmt, ...)
 	va_end(ap);
 	say(c, "warning: %s: %s", p, why);
 	free(p);
-	c->warnings++;
+	count(&c->warnings, 1);
 }
 
 static const char *read_trouble(int rc)
@@ -285,7 +299,7 @@ static void set_xattrs(struct rctx *c, int fd, const struct node *n)
 		}
 		if (fsetxattr(fd, x->name, x->value, x->len, 0) == 0)
 			continue;
-		if (++c->xattr_warnings <= XATTR_WARNINGS) {
+		if (__atomic_add_fetch(&c->xattr_warnings, 1, __ATOMIC_RELAXED) <= XATTR_WARNINGS) {
 			struct buf b;
 			char *xn;
 			int e = errno;
@@ -297,7 +311,7 @@ static void set_xattrs(struct rctx *c, int fd, const struct node *n)
 			    c->xattr_warnings == XATTR_WARNINGS ? " (further xattr failures are only counted)" : "");
 			free(xn);
 		} else {
-			c->warnings++;
+			count(&c->warnings, 1);
 		}
 	}
 }
@@ -435,26 +449,26 @@ static int write_sparse(int fd, const uint8_t *p, size_t n, uint64_t off, uint64
 }
 
 /* write_content(c, fd, n): the chunks of file n.  0, or -1 (reported). */
-static int write_content(struct rctx *c, int fd, const struct node *n)
+static int write_content(struct rctx *c, int fd, const struct node *n, struct buf *data)
 {
 	uint64_t off = 0, end = 0;
 
 	for (uint32_t i = 0; i < n->n_chunks; i++) {
 		int rc;
 
-		c->data.len = 0;
-		c->data.overflow = 0;
-		if ((rc = repo_read_blob(c->r, n->chunks[i], &c->data)) != 0) {
+		data->len = 0;
+		data->overflow = 0;
+		if ((rc = repo_read_blob(c->r, n->chunks[i], data)) != 0) {
 			fail(c, n, "its chunk %lu of %lu is %s", (unsigned long)i + 1,
 			    (unsigned long)n->n_chunks, read_trouble(rc));
 			return -1;
 		}
-		if (write_sparse(fd, c->data.p, c->data.len, off, &end) != 0) {
+		if (write_sparse(fd, data->p, data->len, off, &end) != 0) {
 			fail(c, n, "write: %s", strerror(errno));
 			return -1;
 		}
-		off += c->data.len;
-		c->bytes += c->data.len;
+		off += data->len;
+		count(&c->bytes, data->len);
 		progress(c, 0);
 	}
 	if (end < off && ftruncate(fd, (off_t)off) != 0) {
@@ -620,6 +634,192 @@ static int link_file(struct rctx *c, int dfd, const char *nm, const struct node 
 
 /* ---- entries ---- */
 
+/* ---- the file pipeline: the walker creates each file and hands its
+ * descriptor to a worker (one per core), which writes the contents,
+ * sets owner, xattrs, mode and times, and closes it. ---- */
+
+#define RPOOL_MAX_WORKERS 8
+#define RPOOL_MAX_JOBS 64	/* files in flight: two descriptors each */
+
+struct rjob {
+	int fd, dfd;		/* the file; a duplicate of its directory */
+	char *nm;
+	char *path;		/* for messages */
+	struct node n;		/* a copy: the walker frees its tree */
+	struct rjob *next;
+};
+
+struct rpool {
+	struct rctx *c;
+	pthread_mutex_t mu;
+	pthread_cond_t work, space, idle;
+	struct rjob *head, *tail;
+	size_t inflight;
+	int stop;
+	pthread_t th[RPOOL_MAX_WORKERS];
+	int nth;
+};
+
+/* node_copy(dst, src, c): what a worker needs of a file node, with the
+ * owner already mapped to local IDs (the name caches are the walker's). */
+static void node_copy(struct node *d, const struct node *n, struct rctx *c)
+{
+	*d = *n;
+	d->name = xmemdup(n->name, n->name_len ? n->name_len : 1);
+	d->link = NULL;
+	d->link_len = 0;
+	d->uid = c->o->numeric_ids ? n->uid : map_id(c->users, n->user, n->uid, 0);
+	d->gid = c->o->numeric_ids ? n->gid : map_id(c->groups, n->group, n->gid, 1);
+	d->user = xstrdup("");
+	d->group = xstrdup("");
+	d->chunks = n->n_chunks ? xmemdup(n->chunks, (size_t)n->n_chunks * ID_LEN) : NULL;
+	d->xattrs = n->n_xattrs ? xcalloc(n->n_xattrs, sizeof *d->xattrs) : NULL;
+	for (uint32_t i = 0; i < n->n_xattrs; i++) {
+		d->xattrs[i].name = xstrdup(n->xattrs[i].name ? n->xattrs[i].name : "");
+		d->xattrs[i].len = n->xattrs[i].len;
+		d->xattrs[i].value = xmemdup(n->xattrs[i].value, n->xattrs[i].len ? n->xattrs[i].len : 1);
+	}
+}
+
+static void rjob_run(struct rctx *c, struct rjob *j, struct buf *data)
+{
+	tl_path = j->path;
+	if (write_content(c, j->fd, &j->n, data) != 0) {
+		close(j->fd);
+		unlinkat(j->dfd, j->nm, 0);
+	} else {
+		set_meta(c, j->fd, -1, NULL, &j->n);
+		if (close(j->fd) != 0)
+			fail(c, &j->n, "close: %s", strerror(errno));
+		else
+			count(&c->files, 1);
+	}
+	tl_path = NULL;
+	close(j->dfd);
+	free(j->nm);
+	free(j->path);
+	node_free(&j->n);
+	free(j);
+}
+
+static void *rworker(void *arg)
+{
+	struct rpool *p = arg;
+	struct buf data;
+
+	buf_init(&data, MAX_BLOB);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct rjob *j;
+
+		while (p->head == NULL && !p->stop)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->head == NULL)
+			break;
+		j = p->head;
+		p->head = j->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		pthread_mutex_unlock(&p->mu);
+		rjob_run(p->c, j, &data);
+		pthread_mutex_lock(&p->mu);
+		p->inflight--;
+		pthread_cond_signal(&p->space);
+		if (p->inflight == 0)
+			pthread_cond_broadcast(&p->idle);
+	}
+	pthread_mutex_unlock(&p->mu);
+	buf_free(&data);
+	return NULL;
+}
+
+/* rpool_start(c): NULL if no thread could start (files are then
+ * restored by the walker itself). */
+static struct rpool *rpool_start(struct rctx *c)
+{
+	struct rpool *p = xcalloc(1, sizeof *p);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *env = getenv("TWOFOLD_THREADS");
+	uint64_t want;
+
+	if (env && parse_u64(env, &want) == 0 && want >= 1 && want <= RPOOL_MAX_WORKERS)
+		n = (long)want;
+	p->c = c;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->space, NULL);
+	pthread_cond_init(&p->idle, NULL);
+	if (n < 1)
+		n = 1;
+	if (n > RPOOL_MAX_WORKERS)
+		n = RPOOL_MAX_WORKERS;
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&p->th[p->nth], NULL, rworker, p) == 0)
+			p->nth++;
+	if (p->nth == 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void rpool_submit(struct rctx *c, int fd, int dfd, const char *nm, const struct node *n)
+{
+	struct rpool *p = c->pool;
+	struct rjob *j = xcalloc(1, sizeof *j);
+
+	j->fd = fd;
+	j->dfd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	j->nm = xstrdup(nm);
+	j->path = path_of(c, n->name, n->name_len);
+	node_copy(&j->n, n, c);
+	if (p == NULL || j->dfd < 0) {
+		if (j->dfd < 0)
+			j->dfd = dfd;	/* run here: the walker's fd is still open */
+		rjob_run(c, j, &c->data);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	while (p->inflight >= RPOOL_MAX_JOBS)
+		pthread_cond_wait(&p->space, &p->mu);
+	if (p->tail)
+		p->tail->next = j;
+	else
+		p->head = j;
+	p->tail = j;
+	p->inflight++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void rpool_wait(struct rpool *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	while (p->inflight > 0)
+		pthread_cond_wait(&p->idle, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void rpool_stop(struct rpool *p)
+{
+	if (p == NULL)
+		return;
+	rpool_wait(p);
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->space);
+	pthread_cond_destroy(&p->idle);
+	free(p);
+}
+
 static void restore_file(struct rctx *c, int dfd, const char *nm, const struct node *n)
 {
 	struct hlink *h = n->nlink > 1 ? hl_find(c, n->dev, n->ino) : NULL;
@@ -629,7 +829,7 @@ static void restore_file(struct rctx *c, int dfd, const char *nm, const struct n
 		int rc = link_file(c, dfd, nm, n, h);
 
 		if (rc == 0)
-			c->files++;
+			count(&c->files, 1);
 		if (rc <= 0)
 			return;
 		warn(c, n, "cannot make it a hard link again; restoring it as a separate copy");
@@ -645,17 +845,9 @@ static void restore_file(struct rctx *c, int dfd, const char *nm, const struct n
 		fail(c, n, "cannot create it: %s", strerror(errno));
 		return;
 	}
-	if (write_content(c, fd, n) != 0) {
-		close(fd);
-		unlinkat(dfd, nm, 0);
-		return;
-	}
-	set_meta(c, fd, dfd, nm, n);
 	if (n->nlink > 1 && h == NULL)
 		hl_add(c, n, fd);
-	if (close(fd) != 0)
-		fail(c, n, "close: %s", strerror(errno));
-	c->files++;
+	rpool_submit(c, fd, dfd, nm, n);
 }
 
 static void restore_symlink(struct rctx *c, int dfd, const char *nm, const struct node *n)
@@ -788,7 +980,10 @@ static void restore_dir(struct rctx *c, int dfd, const char *nm, const struct no
 		restore_tree(c, &sub, act, nact);
 		tree_free(&sub);
 	}
-	/* post-order: the directory's own metadata after its children */
+	/* post-order: the directory's own metadata after its children, whose
+	 * workers must be done (a failed file is unlinked: that would change
+	 * the directory's mtime) */
+	rpool_wait(c->pool);
 	fd = c->lv[c->n_lv - 1].fd;
 	c->n_lv--;
 	if (fd < 0)
@@ -1061,6 +1256,7 @@ int engine_restore(struct repo *r, const struct snap_item *snap, const struct re
 	int rc = -1, all = o->n_includes == 0, fd, found;
 
 	memset(&c, 0, sizeof c);
+	pthread_mutex_init(&c.mu, NULL);
 	c.r = r;
 	c.o = o;
 	c.root = geteuid() == 0;
@@ -1120,7 +1316,10 @@ int engine_restore(struct repo *r, const struct snap_item *snap, const struct re
 	}
 	c.n_lv = 1;
 	buf_init(&c.data, MAX_BLOB);
+	c.pool = rpool_start(&c);
 	restore_tree(&c, &root, all ? NULL : act, nact);
+	rpool_stop(c.pool);
+	c.pool = NULL;
 	progress(&c, 1);
 	close(fd);
 	summary(&c);

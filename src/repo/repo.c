@@ -380,20 +380,15 @@ static struct repo *repo_alloc(const char *url)
 {
 	struct repo *r = xcalloc(1, sizeof *r);
 
-	for (int i = 0; i < SEAL_CACHE; i++)
-		r->seals[i].pack = UINT32_MAX;
+	static uint64_t serials;
+
+	r->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	r->store = store_open(url);
 	if (r->store == NULL) {
 		free(r);
 		return NULL;
 	}
 	pthread_mutex_init(&r->lock, NULL);
-	r->zd = ZSTD_createDCtx();
-	if (r->zd == NULL) {
-		errmsg("cannot create zstd contexts");
-		repo_close(r);
-		return NULL;
-	}
 	return r;
 }
 
@@ -511,7 +506,7 @@ void repo_close(struct repo *r)
 	config_free(&r->cfg);
 	keyring_free(r->kr);
 	store_close(r->store);
-	ZSTD_freeDCtx(r->zd);
+	reader_release(r);
 	sodium_memzero(&r->chunker, sizeof r->chunker);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

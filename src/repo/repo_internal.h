@@ -11,6 +11,10 @@
 #define PACK_KNOWN UINT32_MAX		/* known from a dedup list only */
 #define PACK_OPEN (UINT32_MAX - 1)	/* in the pack being filled */
 
+/* The chunk index: one struct ient per known blob (52 bytes), kept in a
+ * dense array in insertion order, found through an open-addressing table
+ * of 32-bit slots (see repo_index.c for the layout and its cost: about
+ * 60 bytes per entry in all). */
 struct ient {
 	uint8_t id[ID_LEN];
 	uint32_t pack;
@@ -19,13 +23,13 @@ struct ient {
 	uint32_t raw;
 	uint8_t type;
 	uint8_t comp;
-	uint8_t used;
 };
 
 struct itable {
-	struct ient *v;
-	size_t cap;		/* power of two */
-	size_t n;
+	struct ient *v;		/* v[0..n): the entries */
+	size_t n, vcap;		/* vcap: entries allocated */
+	uint32_t *slot;		/* 0 empty, else tag << bits | (index + 1) */
+	unsigned bits;		/* 1 << bits slots (0 before the first insert) */
 };
 
 struct pending_blob {
@@ -65,21 +69,37 @@ struct repo {
 	struct index_body out;
 	uint32_t out_cap_packs, out_cap_locs;
 
-	struct seal_cache_ent seals[SEAL_CACHE];
-	uint64_t seal_tick;
+	uint64_t serial;		/* tells repos apart for per-thread readers */
+};
 
+/* The per-thread state of reading blobs: opened pack seals (an X25519
+ * operation each) and a zstd context.  Threads read blobs at once (the
+ * restore and check pipelines), each with its own. */
+struct reader {
+	uint64_t serial;		/* of the repo it caches for */
+	struct seal_cache_ent seals[SEAL_CACHE];
+	uint64_t tick;
 	ZSTD_DCtx *zd;
 };
 
 /* repo_index.c */
+/* itable_find(t, id): the entry for id, or NULL.  itable_insert(t, id):
+ * the entry for id, existing or new (zeroed but for id).  Entry pointers
+ * stay valid only until the next insert.  itable_compact(t): give back
+ * the dense array's spare room (after loading).  itable_bytes(t): the
+ * bytes the table holds.  No locking inside: callers hold the repo lock. */
 struct ient *itable_find(const struct itable *t, const uint8_t id[ID_LEN]);
 struct ient *itable_insert(struct itable *t, const uint8_t id[ID_LEN]);
+void itable_compact(struct itable *t);
+size_t itable_bytes(const struct itable *t);
 void itable_free(struct itable *t);
 uint32_t repo_pack_intern(struct repo *r, const uint8_t id[ID_LEN]);
 void repo_index_free(struct repo *r);
 
 /* repo_pack.c */
 void repo_pack_free(struct repo *r);
+/* reader_release(r): free this thread's reader if it belongs to r. */
+void reader_release(const struct repo *r);
 
 /* repo.c */
 /* object_name(prefix, hash, out, n): "PREFIX/<hex>"; for "data" sharded. */

@@ -341,29 +341,85 @@ void repo_pack_free(struct repo *r)
 	free(r->out.packs);
 	free(r->out.locs);
 	memset(&r->out, 0, sizeof r->out);
+}
+
+static pthread_key_t reader_key;
+static pthread_once_t reader_once = PTHREAD_ONCE_INIT;
+
+static void reader_free(void *p)
+{
+	struct reader *rd = p;
+
+	if (rd == NULL)
+		return;
 	for (int i = 0; i < SEAL_CACHE; i++)
-		seal_end(&r->seals[i].seal);
+		seal_end(&rd->seals[i].seal);
+	ZSTD_freeDCtx(rd->zd);
+	free(rd);
+}
+
+static void reader_key_init(void)
+{
+	if (pthread_key_create(&reader_key, reader_free) != 0)
+		abort();
+}
+
+/* thread_reader(r): this thread's reader for r, made or reset on demand. */
+static struct reader *thread_reader(const struct repo *r)
+{
+	struct reader *rd;
+
+	pthread_once(&reader_once, reader_key_init);
+	rd = pthread_getspecific(reader_key);
+	if (rd != NULL && rd->serial == r->serial)
+		return rd;
+	reader_free(rd);
+	rd = xcalloc(1, sizeof *rd);
+	rd->serial = r->serial;
+	for (int i = 0; i < SEAL_CACHE; i++)
+		rd->seals[i].pack = UINT32_MAX;
+	rd->zd = ZSTD_createDCtx();
+	if (rd->zd == NULL || pthread_setspecific(reader_key, rd) != 0) {
+		errmsg("cannot create a zstd context");
+		abort();
+	}
+	return rd;
+}
+
+void reader_release(const struct repo *r)
+{
+	struct reader *rd;
+
+	pthread_once(&reader_once, reader_key_init);
+	rd = pthread_getspecific(reader_key);
+	if (rd != NULL && rd->serial == r->serial) {
+		reader_free(rd);
+		pthread_setspecific(reader_key, NULL);
+	}
 }
 
 /* pack_seal(r, pack, &s): the opened seal of a pack, from a small cache. */
 static int pack_seal(struct repo *r, uint32_t pack, struct seal **out)
 {
-	struct seal_cache_ent *victim = &r->seals[0];
+	struct reader *rd = thread_reader(r);
+	struct seal_cache_ent *victim = &rd->seals[0];
 	struct envelope env;
 	struct buf hdr;
 	char name[80];
 	int rc;
 
 	for (int i = 0; i < SEAL_CACHE; i++) {
-		if (r->seals[i].pack == pack) {
-			r->seals[i].tick = ++r->seal_tick;
-			*out = &r->seals[i].seal;
+		if (rd->seals[i].pack == pack) {
+			rd->seals[i].tick = ++rd->tick;
+			*out = &rd->seals[i].seal;
 			return 0;
 		}
-		if (r->seals[i].tick < victim->tick)
-			victim = &r->seals[i];
+		if (rd->seals[i].tick < victim->tick)
+			victim = &rd->seals[i];
 	}
+	pthread_mutex_lock(&r->lock);
 	repo_pack_name(r->packs[pack], name);
+	pthread_mutex_unlock(&r->lock);
 	buf_init(&hdr, ENVELOPE_LEN);
 	rc = store_get(r->store, name, 0, ENVELOPE_LEN, &hdr);
 	if (rc == 1)
@@ -384,7 +440,7 @@ static int pack_seal(struct repo *r, uint32_t pack, struct seal **out)
 		goto out;
 	}
 	victim->pack = pack;
-	victim->tick = ++r->seal_tick;
+	victim->tick = ++rd->tick;
 	*out = &victim->seal;
 out:
 	buf_free(&hdr);
@@ -417,7 +473,7 @@ static int open_blob(struct repo *r, const char *name, struct seal *s, uint64_t 
 		return -1;
 	}
 	if (comp == COMP_ZSTD) {
-		size_t z = ZSTD_decompressDCtx(r->zd, dst, raw, plain, pn);
+		size_t z = ZSTD_decompressDCtx(thread_reader(r)->zd, dst, raw, plain, pn);
 
 		free(plain);
 		if (ZSTD_isError(z) || z != raw)
@@ -444,20 +500,28 @@ bad:
 
 int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 {
-	const struct ient *e = itable_find(&r->idx, id);
+	const struct ient *found;
+	struct ient ent, *e = &ent;
 	struct seal *s;
 	struct buf ct;
 	char name[80], hex[2 * ID_LEN + 1];
 	int rc;
 
-	if (e == NULL || e->pack >= r->n_packs) {
+	/* A copy of the entry: other threads may grow the table meanwhile. */
+	pthread_mutex_lock(&r->lock);
+	found = itable_find(&r->idx, id);
+	if (found)
+		ent = *found;
+	if (found == NULL || ent.pack >= r->n_packs) {
+		pthread_mutex_unlock(&r->lock);
 		hex_encode(id, ID_LEN, hex);
 		errmsg("blob %s is not in any index of %s", hex, store_url(r->store));
 		return R_MISSING;
 	}
+	repo_pack_name(r->packs[ent.pack], name);
+	pthread_mutex_unlock(&r->lock);
 	if ((rc = pack_seal(r, e->pack, &s)) != 0)
 		return rc;
-	repo_pack_name(r->packs[e->pack], name);
 	buf_init(&ct, SIZE_MAX);
 	rc = store_get(r->store, name, e->offset, e->length, &ct);
 	if (rc == 1) {
