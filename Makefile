@@ -3,6 +3,7 @@
 #   make            build ./twofold
 #   make check      build, run every test; last line "N passed, N failed"
 #   make asan       the same tests on an ASan+UBSan build (in build-asan/)
+#   make tsan       the same tests on a ThreadSanitizer build (build-tsan/)
 #   make fuzz       build libFuzzer targets (clang) and run each FUZZ_SECS;
 #                   new inputs go to build-fuzz/corpus, crashes to
 #                   build-fuzz/crash (copy them into tests/fuzz/corpus)
@@ -35,7 +36,7 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/replay/%)
 HEADERS  := $(sort $(wildcard src/*/*.h))
 HDR_CHK  := $(HEADERS:%.h=$(BUILD)/hdrcheck/%.ok)
 
-.PHONY: all check asan fuzz demo deps clean bench bench-quick test-bins
+.PHONY: all check asan tsan fuzz demo deps clean bench bench-quick test-bins
 
 all: twofold
 
@@ -77,6 +78,11 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  HARDEN="-fPIE" check
 
+# The same tests on a ThreadSanitizer build: the backup, restore and check
+# pipelines share a repository between threads.
+tsan:
+	$(MAKE) BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" HARDEN="-fPIE" check
+
 FUZZ_BUILD := build-fuzz
 FUZZ_SECS  ?= 20
 fuzz:
@@ -107,4 +113,4 @@ bench bench-quick: twofold
 	sh bench/run.sh $(if $(filter bench-quick,$@),--quick,)
 
 clean:
-	rm -rf build build-asan build-fuzz twofold
+	rm -rf build build-asan build-tsan build-fuzz build-prof twofold
