@@ -11,7 +11,6 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <grp.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/filecache.h"
 #include "util/util.h"
+#include "util/workq.h"
 
 #define NAME_CACHE 64
 
@@ -38,148 +38,35 @@ struct idname {
  * worker fills one.  Results come back through jobs the walker keeps per
  * file and collects at the next barrier (before any tree is saved). ---- */
 
-#define MAX_WORKERS 16
-#define MAX_QUEUED (32u << 20)	/* bytes of chunks waiting: bounds memory */
+#define MAX_QUEUED (8u << 20)	/* bytes of chunks waiting: bounds memory */
 
 struct job {
 	uint8_t *data;
 	size_t len;
 	uint8_t id[ID_LEN];
 	uint64_t stored;
-	struct job *next;
 };
 
-struct pool {
-	pthread_mutex_t mu;
-	pthread_cond_t work, space, idle;
-	struct job *head, *tail;
-	size_t queued_bytes;
-	size_t inflight;	/* queued or being worked on */
-	int stop, failed;
+/* The walker's side of the workers: the repository and a failure flag. */
+struct bwork {
 	struct repo *r;
-	pthread_t th[MAX_WORKERS];
-	int nth;
+	int failed;
 };
 
-static void *worker(void *arg)
+static void run_job(void *ctx, void *item, void *scratch)
 {
-	struct pool *p = arg;
+	struct bwork *w = ctx;
+	struct job *j = item;
 
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		struct job *j;
-		int rc;
-
-		while (p->head == NULL && !p->stop)
-			pthread_cond_wait(&p->work, &p->mu);
-		if (p->head == NULL)
-			break;
-		j = p->head;
-		p->head = j->next;
-		if (p->head == NULL)
-			p->tail = NULL;
-		pthread_mutex_unlock(&p->mu);
-
-		repo_blob_id(p->r, j->data, j->len, j->id);
-		rc = repo_add_blob(p->r, BLOB_DATA, j->id, j->data, j->len, &j->stored);
-		free(j->data);
-		j->data = NULL;
-
-		pthread_mutex_lock(&p->mu);
-		if (rc != 0)
-			p->failed = 1;
-		p->queued_bytes -= j->len;
-		p->inflight--;
-		pthread_cond_signal(&p->space);
-		if (p->inflight == 0)
-			pthread_cond_broadcast(&p->idle);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
+	(void)scratch;
+	repo_blob_id(w->r, j->data, j->len, j->id);
+	if (repo_add_blob(w->r, BLOB_DATA, j->id, j->data, j->len, &j->stored) != 0)
+		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
+	free(j->data);
+	j->data = NULL;
 }
 
-static int pool_start(struct pool *p, struct repo *r)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *env = getenv("TWOFOLD_THREADS");
-	uint64_t want;
-
-	memset(p, 0, sizeof *p);
-	p->r = r;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->space, NULL);
-	pthread_cond_init(&p->idle, NULL);
-	if (env && parse_u64(env, &want) == 0 && want >= 1)
-		ncpu = want > MAX_WORKERS ? MAX_WORKERS : (long)want;
-	if (ncpu < 1)
-		ncpu = 1;
-	if (ncpu > MAX_WORKERS)
-		ncpu = MAX_WORKERS;
-	for (long i = 0; i < ncpu; i++) {
-		if (pthread_create(&p->th[p->nth], NULL, worker, p) != 0)
-			break;
-		p->nth++;
-	}
-	if (p->nth == 0) {
-		errmsg("cannot start worker threads");
-		return -1;
-	}
-	return 0;
-}
-
-/* pool_submit(p, data, len): queue a copy of a chunk; blocks while too
- * many bytes wait.  The job is owned by the pool until the next barrier. */
-static struct job *pool_submit(struct pool *p, const uint8_t *data, size_t len)
-{
-	struct job *j = xcalloc(1, sizeof *j);
-
-	j->data = xmemdup(data, len);
-	j->len = len;
-	pthread_mutex_lock(&p->mu);
-	while (p->inflight > 0 && p->queued_bytes + len > MAX_QUEUED)
-		pthread_cond_wait(&p->space, &p->mu);
-	if (p->tail)
-		p->tail->next = j;
-	else
-		p->head = j;
-	p->tail = j;
-	p->queued_bytes += len;
-	p->inflight++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	return j;
-}
-
-/* pool_wait(p): until every submitted job is done; -1 if any failed. */
-static int pool_wait(struct pool *p)
-{
-	int failed;
-
-	pthread_mutex_lock(&p->mu);
-	while (p->inflight > 0)
-		pthread_cond_wait(&p->idle, &p->mu);
-	failed = p->failed;
-	pthread_mutex_unlock(&p->mu);
-	return failed ? -1 : 0;
-}
-
-static void pool_stop(struct pool *p)
-{
-	if (p->nth == 0)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->nth; i++)
-		pthread_join(p->th[i], NULL);
-	p->nth = 0;
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->space);
-	pthread_cond_destroy(&p->idle);
-}
+static const struct workq_fns job_fns = { run_job, NULL, NULL };
 
 /* A file whose chunks are still with the workers. */
 struct pend {
@@ -207,7 +94,8 @@ struct bctx {
 	double t0, last_draw;
 	uint64_t total_bytes;		/* for the progress ETA; 0 unknown */
 	uint64_t done_bytes;
-	struct pool pool;
+	struct bwork work;
+	struct workq *q;
 	struct pend *pend;		/* files waiting for their chunk IDs */
 	size_t n_pend, cap_pend;
 };
@@ -216,7 +104,10 @@ struct bctx {
  * chunk IDs (and a file-cache entry).  Called before saving any tree. */
 static int collect(struct bctx *c)
 {
-	int rc = pool_wait(&c->pool);
+	int rc;
+
+	workq_wait(c->q);
+	rc = __atomic_load_n(&c->work.failed, __ATOMIC_RELAXED) ? -1 : 0;
 
 	for (size_t i = 0; i < c->n_pend; i++) {
 		struct pend *p = &c->pend[i];
@@ -273,7 +164,7 @@ static void pend_drop_last(struct bctx *c)
 {
 	struct pend *p = &c->pend[c->n_pend - 1];
 
-	pool_wait(&c->pool);
+	workq_wait(c->q);
 	for (uint32_t k = 0; k < p->nj; k++)
 		free(p->jobs[k]);
 	free(p->jobs);
@@ -442,6 +333,18 @@ static void read_xattrs(int fd, const char *path, struct node *n)
 		}
 }
 
+/* submit(c, data, len): a copy of a chunk to the workers; the job stays
+ * the walker's to read back after the next collect. */
+static struct job *submit(struct bctx *c, const uint8_t *data, size_t len)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->data = xmemdup(data, len);
+	j->len = len;
+	workq_submit(c->q, j, len);
+	return j;
+}
+
 /* store_stream(c, fd, n, p): read fd to its end, cut chunks, hand them to
  * the workers, recording the jobs in p.  0, or -1 on a read error. */
 static int store_stream(struct bctx *c, int fd, struct node *n, struct pend *p)
@@ -478,7 +381,7 @@ static int store_stream(struct bctx *c, int fd, struct node *n, struct pend *p)
 				p->cap = p->cap ? p->cap * 2 : 4;
 				p->jobs = xreallocarray(p->jobs, p->cap, sizeof *p->jobs);
 			}
-			p->jobs[p->nj++] = pool_submit(&c->pool, c->buf + off, len);
+			p->jobs[p->nj++] = submit(c, c->buf + off, len);
 			n->size += len;
 			c->done_bytes += len;
 			off += len;
@@ -919,9 +822,10 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 		return -1;
 	if (repo_load_index(r) < 0)
 		return -1;
-	if (pool_start(&c.pool, r) != 0)
+	c.work.r = r;
+	if ((c.q = workq_start(&job_fns, &c.work, workq_threads(), MAX_QUEUED)) == NULL)
 		return -1;
-	c.cap = repo_chunker(r)->max + (8u << 20);
+	c.cap = repo_chunker(r)->max + (1u << 20);
 	c.buf = xmalloc(c.cap);
 	repo_id_hex(r, hex);
 	if (!o->no_cache && !o->use_stdin) {
@@ -1048,7 +952,7 @@ out:
 		free(c.groups[i].name);
 	}
 	collect(&c);
-	pool_stop(&c.pool);
+	workq_stop(c.q);
 	free(c.pend);
 	fc_free(&c.cache);
 	free(cache_dir);

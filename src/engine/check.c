@@ -6,16 +6,15 @@
  * tree reachable from a good snapshot and every chunk a file names.
  * Each problem is printed naming its object; the exit code says whether
  * any was found. */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "engine/engine.h"
 #include "util/json.h"
 #include "util/util.h"
+#include "util/workq.h"
 
 struct idset {
 	uint8_t (*v)[ID_LEN];
@@ -154,39 +153,34 @@ static int check_index_obj(void *arg, const char *name, uint64_t size)
 struct verify {
 	struct repo *r;
 	const uint8_t (*ids)[ID_LEN];
-	uint32_t n;
-	uint32_t next;		/* atomic: the next pack to take */
 	int *rc;
 	uint32_t *bad;
 };
 
-static void *verify_worker(void *arg)
+static void verify_one(void *ctx, void *item, void *scratch)
 {
-	struct verify *v = arg;
-	uint32_t i;
+	struct verify *v = ctx;
+	uint32_t i = (uint32_t)(uintptr_t)item;
 
-	while ((i = __atomic_fetch_add(&v->next, 1, __ATOMIC_RELAXED)) < v->n)
-		v->rc[i] = repo_pack_verify(v->r, v->ids[i], &v->bad[i]);
-	return NULL;
+	(void)scratch;
+	v->rc[i] = repo_pack_verify(v->r, v->ids[i], &v->bad[i]);
 }
+
+static const struct workq_fns verify_fns = { verify_one, NULL, NULL };
 
 static void verify_all(struct repo *r, const uint8_t (*ids)[ID_LEN], uint32_t n, int *rc, uint32_t *bad)
 {
-	struct verify v = { r, ids, n, 0, rc, bad };
-	pthread_t th[8];
-	long nth = sysconf(_SC_NPROCESSORS_ONLN);
-	int started = 0;
+	struct verify v = { r, ids, rc, bad };
+	int nth = workq_threads();
+	struct workq *q = workq_start(&verify_fns, &v, nth, (size_t)nth * 2);
 
-	if (nth < 1)
-		nth = 1;
-	if (nth > 8)
-		nth = 8;
-	for (long k = 1; k < nth; k++)
-		if (pthread_create(&th[started], NULL, verify_worker, &v) == 0)
-			started++;
-	verify_worker(&v);
-	for (int k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
+	for (uint32_t i = 0; i < n; i++) {
+		if (q)
+			workq_submit(q, (void *)(uintptr_t)i, 1);
+		else
+			verify_one(&v, (void *)(uintptr_t)i, NULL);
+	}
+	workq_stop(q);
 }
 
 static int check_packs(struct cctx *c)

@@ -38,6 +38,7 @@
 #include "engine/engine.h"
 #include "util/json.h"
 #include "util/util.h"
+#include "util/workq.h"
 
 #define MAX_DEPTH 4096		/* directory levels below the target */
 #define FD_WINDOW 32		/* directory descriptors kept open */
@@ -93,7 +94,7 @@ struct rctx {
 	unsigned xattr_warnings;
 	double t0, last_draw;
 	int drawn;
-	struct rpool *pool;	/* file contents are written by workers */
+	struct workq *pool;	/* file contents are written by workers */
 	pthread_mutex_t mu;	/* messages and counters, shared with workers */
 };
 
@@ -189,21 +190,31 @@ static char *path_of(const struct rctx *c, const uint8_t *name, uint32_t len)
 	return buf_cstr(&b);
 }
 
-/* fail(c, n, fmt, ...): "cannot restore PATH: MESSAGE", counted. */
+/* report(c, n, what, counter, fmt, ap): "WHAT PATH: MESSAGE", counted. */
+static void report(struct rctx *c, const struct node *n, const char *what, uint64_t *counter,
+    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void report(struct rctx *c, const struct node *n, const char *what, uint64_t *counter,
+    const char *fmt, va_list ap)
+{
+	char why[512];
+	char *p = tl_path ? xstrdup(tl_path) : path_of(c, n->name, n->name_len);
+
+	vsnprintf(why, sizeof why, fmt, ap);
+	say(c, "%s %s: %s", what, p, why);
+	free(p);
+	count(counter, 1);
+}
+
+/* fail(c, n, fmt, ...): "cannot restore PATH: MESSAGE", an error. */
 static void fail(struct rctx *c, const struct node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void fail(struct rctx *c, const struct node *n, const char *fmt, ...)
 {
-	char why[512];
-	char *p = tl_path ? xstrdup(tl_path) : path_of(c, n->name, n->name_len);
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
+	report(c, n, "cannot restore", &c->errors, fmt, ap);
 	va_end(ap);
-	say(c, "cannot restore %s: %s", p, why);
-	free(p);
-	count(&c->errors, 1);
 }
 
 /* warn(c, n, fmt, ...): "warning: PATH: MESSAGE", not an error. */
@@ -211,16 +222,11 @@ static void warn(struct rctx *c, const struct node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void warn(struct rctx *c, const struct node *n, const char *fmt, ...)
 {
-	char why[512];
-	char *p = tl_path ? xstrdup(tl_path) : path_of(c, n->name, n->name_len);
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
+	report(c, n, "warning:", &c->warnings, fmt, ap);
 	va_end(ap);
-	say(c, "warning: %s: %s", p, why);
-	free(p);
-	count(&c->warnings, 1);
 }
 
 static const char *read_trouble(int rc)
@@ -638,7 +644,6 @@ static int link_file(struct rctx *c, int dfd, const char *nm, const struct node 
  * descriptor to a worker (one per core), which writes the contents,
  * sets owner, xattrs, mode and times, and closes it. ---- */
 
-#define RPOOL_MAX_WORKERS 8
 #define RPOOL_MAX_JOBS 64	/* files in flight: two descriptors each */
 
 struct rjob {
@@ -646,18 +651,6 @@ struct rjob {
 	char *nm;
 	char *path;		/* for messages */
 	struct node n;		/* a copy: the walker frees its tree */
-	struct rjob *next;
-};
-
-struct rpool {
-	struct rctx *c;
-	pthread_mutex_t mu;
-	pthread_cond_t work, space, idle;
-	struct rjob *head, *tail;
-	size_t inflight;
-	int stop;
-	pthread_t th[RPOOL_MAX_WORKERS];
-	int nth;
 };
 
 /* node_copy(dst, src, c): what a worker needs of a file node, with the
@@ -702,70 +695,30 @@ static void rjob_run(struct rctx *c, struct rjob *j, struct buf *data)
 	free(j);
 }
 
-static void *rworker(void *arg)
+static void run_rjob(void *ctx, void *item, void *scratch)
 {
-	struct rpool *p = arg;
-	struct buf data;
-
-	buf_init(&data, MAX_BLOB);
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		struct rjob *j;
-
-		while (p->head == NULL && !p->stop)
-			pthread_cond_wait(&p->work, &p->mu);
-		if (p->head == NULL)
-			break;
-		j = p->head;
-		p->head = j->next;
-		if (p->head == NULL)
-			p->tail = NULL;
-		pthread_mutex_unlock(&p->mu);
-		rjob_run(p->c, j, &data);
-		pthread_mutex_lock(&p->mu);
-		p->inflight--;
-		pthread_cond_signal(&p->space);
-		if (p->inflight == 0)
-			pthread_cond_broadcast(&p->idle);
-	}
-	pthread_mutex_unlock(&p->mu);
-	buf_free(&data);
-	return NULL;
+	rjob_run(ctx, item, scratch);
 }
 
-/* rpool_start(c): NULL if no thread could start (files are then
- * restored by the walker itself). */
-static struct rpool *rpool_start(struct rctx *c)
+static void *new_buf(void *ctx)
 {
-	struct rpool *p = xcalloc(1, sizeof *p);
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *env = getenv("TWOFOLD_THREADS");
-	uint64_t want;
+	struct buf *b = xmalloc(sizeof *b);
 
-	if (env && parse_u64(env, &want) == 0 && want >= 1 && want <= RPOOL_MAX_WORKERS)
-		n = (long)want;
-	p->c = c;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->space, NULL);
-	pthread_cond_init(&p->idle, NULL);
-	if (n < 1)
-		n = 1;
-	if (n > RPOOL_MAX_WORKERS)
-		n = RPOOL_MAX_WORKERS;
-	for (long i = 0; i < n; i++)
-		if (pthread_create(&p->th[p->nth], NULL, rworker, p) == 0)
-			p->nth++;
-	if (p->nth == 0) {
-		free(p);
-		return NULL;
-	}
-	return p;
+	(void)ctx;
+	buf_init(b, MAX_BLOB);
+	return b;
 }
+
+static void free_buf(void *p)
+{
+	buf_free(p);
+	free(p);
+}
+
+static const struct workq_fns rjob_fns = { run_rjob, new_buf, free_buf };
 
 static void rpool_submit(struct rctx *c, int fd, int dfd, const char *nm, const struct node *n)
 {
-	struct rpool *p = c->pool;
 	struct rjob *j = xcalloc(1, sizeof *j);
 
 	j->fd = fd;
@@ -773,51 +726,13 @@ static void rpool_submit(struct rctx *c, int fd, int dfd, const char *nm, const 
 	j->nm = xstrdup(nm);
 	j->path = path_of(c, n->name, n->name_len);
 	node_copy(&j->n, n, c);
-	if (p == NULL || j->dfd < 0) {
+	if (c->pool == NULL || j->dfd < 0) {
 		if (j->dfd < 0)
 			j->dfd = dfd;	/* run here: the walker's fd is still open */
 		rjob_run(c, j, &c->data);
 		return;
 	}
-	pthread_mutex_lock(&p->mu);
-	while (p->inflight >= RPOOL_MAX_JOBS)
-		pthread_cond_wait(&p->space, &p->mu);
-	if (p->tail)
-		p->tail->next = j;
-	else
-		p->head = j;
-	p->tail = j;
-	p->inflight++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void rpool_wait(struct rpool *p)
-{
-	if (p == NULL)
-		return;
-	pthread_mutex_lock(&p->mu);
-	while (p->inflight > 0)
-		pthread_cond_wait(&p->idle, &p->mu);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void rpool_stop(struct rpool *p)
-{
-	if (p == NULL)
-		return;
-	rpool_wait(p);
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->nth; i++)
-		pthread_join(p->th[i], NULL);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->space);
-	pthread_cond_destroy(&p->idle);
-	free(p);
+	workq_submit(c->pool, j, 1);
 }
 
 static void restore_file(struct rctx *c, int dfd, const char *nm, const struct node *n)
@@ -983,7 +898,8 @@ static void restore_dir(struct rctx *c, int dfd, const char *nm, const struct no
 	/* post-order: the directory's own metadata after its children, whose
 	 * workers must be done (a failed file is unlinked: that would change
 	 * the directory's mtime) */
-	rpool_wait(c->pool);
+	if (c->pool)
+		workq_wait(c->pool);
 	fd = c->lv[c->n_lv - 1].fd;
 	c->n_lv--;
 	if (fd < 0)
@@ -1316,9 +1232,9 @@ int engine_restore(struct repo *r, const struct snap_item *snap, const struct re
 	}
 	c.n_lv = 1;
 	buf_init(&c.data, MAX_BLOB);
-	c.pool = rpool_start(&c);
+	c.pool = workq_start(&rjob_fns, &c, workq_threads(), RPOOL_MAX_JOBS);
 	restore_tree(&c, &root, all ? NULL : act, nact);
-	rpool_stop(c.pool);
+	workq_stop(c.pool);
 	c.pool = NULL;
 	progress(&c, 1);
 	close(fd);
