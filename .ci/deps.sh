@@ -2,7 +2,7 @@
 # Install what twofold needs to build and test on Debian 12, or print the
 # exact apt-get line when not root.  Used by `make deps`, `make demo`,
 # `make check` (through tests/deps) and .ci/run.
-PKGS="build-essential pkg-config libsodium-dev libssl-dev libzstd-dev libcurl4-openssl-dev clang llvm attr acl diffutils coreutils"
+PKGS="build-essential pkg-config libsodium-dev libssl-dev libzstd-dev libcurl4-openssl-dev clang libclang-rt-14-dev llvm attr acl diffutils coreutils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -94,6 +94,7 @@ struct rctx {
 	unsigned xattr_warnings;
 	double t0, last_draw;
 	int drawn;
+	uint64_t total;		/* bytes to restore, for the ETA; 0 unknown */
 	struct workq *pool;	/* file contents are written by workers */
 	pthread_mutex_t mu;	/* messages and counters, shared with workers */
 };
@@ -130,6 +131,12 @@ static void progress(struct rctx *c, int final)
 	fprintf(stderr, "\r\033[K%llu files, %s, %s/s", (unsigned long long)c->files,
 	    fmt_bytes(c->bytes, a, sizeof a),
 	    fmt_bytes(el > 0 ? (uint64_t)((double)c->bytes / el) : 0, b, sizeof b));
+	if (c->total > c->bytes && c->bytes > 0 && el > 1) {
+		double eta = el * (double)(c->total - c->bytes) / (double)c->bytes;
+
+		fprintf(stderr, " of %s, ETA %d:%02d", fmt_bytes(c->total, a, sizeof a),
+		    (int)eta / 60, (int)eta % 60);
+	}
 	c->drawn = 1;
 }
 
@@ -1177,6 +1184,8 @@ int engine_restore(struct repo *r, const struct snap_item *snap, const struct re
 	c.o = o;
 	c.root = geteuid() == 0;
 	c.t0 = c.last_draw = mono_sec();
+	if (o->n_includes == 0)
+		c.total = snap->s.bytes;
 	if (repo_need(r, CAN_OWNER | CAN_READ, "restore snapshots") != 0)
 		return -1;
 	if ((rc = repo_load_tree(r, snap->s.tree, &root)) != 0) {
