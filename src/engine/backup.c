@@ -220,7 +220,7 @@ static void progress(struct bctx *c, int final)
 	fprintf(stderr, "\r\033[K%llu files, %s, %s/s",
 	    (unsigned long long)c->res->files, fmt_bytes(c->done_bytes, a, sizeof a),
 	    fmt_bytes(el > 0 ? (uint64_t)((double)c->done_bytes / el) : 0, b, sizeof b));
-	if (c->total_bytes > c->done_bytes && c->done_bytes > 0 && el > 1) {
+	if (c->total_bytes > c->done_bytes && c->done_bytes > 0 && el > 0.5) {
 		double eta = el * (double)(c->total_bytes - c->done_bytes) / (double)c->done_bytes;
 
 		fprintf(stderr, ", %s of %s, ETA %d:%02d", fmt_bytes(c->done_bytes, a, sizeof a),
