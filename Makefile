@@ -10,7 +10,7 @@
 #   make demo       back up /usr/share/doc, restore it, compare, print sizes
 #   make deps       install the Debian packages (as root) or print the line
 
-PKGS     := libsodium libcrypto libzstd
+PKGS     := libsodium libcrypto libzstd libcurl
 CC       ?= cc
 BUILD    ?= build
 WERROR   ?=

@@ -95,10 +95,23 @@ struct store *store_open(const char *url)
 			errmsg("store URL %s names a host: file URLs must be file:///path", url);
 			return NULL;
 		}
+	} else if ((rest = starts(url, "azure://")) != NULL ||
+	    (rest = starts(url, "s3://")) != NULL) {
+		int rc;
+
+		s = xcalloc(1, sizeof *s);
+		s->url = xstrdup(url);
+		rc = url[0] == 'a' ? store_azure_open(s, rest) : store_s3_open(s, rest);
+		if (rc != 0) {
+			free(s->url);
+			free(s);
+			return NULL;
+		}
+		return s;
 	} else if (strstr(url, "://") != NULL) {
-		errmsg("store URL %s is not supported: this build knows local "
-		    "directories only (local:/path, file:/path, file:///path or a "
-		    "plain path)", url);
+		errmsg("store URL %s is not supported: use local:/path, file:///path, "
+		    "a plain path, azure://ACCOUNT/CONTAINER[/PREFIX] or "
+		    "s3://BUCKET[/PREFIX]", url);
 		return NULL;
 	} else if ((rest = starts(url, "local:")) != NULL) {
 		path = rest;

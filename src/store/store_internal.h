@@ -53,4 +53,11 @@ int store_prefix_ok(const char *prefix);
  * after a message. */
 int store_local_open(struct store *s, const char *path);
 
+/* store_azure_open(s, rest): rest is what follows "azure://" in the URL:
+ * ACCOUNT/CONTAINER[/PREFIX].  store_s3_open(s, rest): what follows
+ * "s3://": BUCKET[/PREFIX].  Credentials come from the environment (see
+ * README).  0, or -1 after a message. */
+int store_azure_open(struct store *s, const char *rest);
+int store_s3_open(struct store *s, const char *rest);
+
 #endif
