@@ -1,4 +1,5 @@
 /* main.c: global options and command dispatch. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,10 @@ int main(int argc, char **argv)
 	int nrest = 0, i;
 
 	memset(&g, 0, sizeof g);
+	/* Pack-sized buffers come and go on several threads: a fixed mmap
+	 * threshold hands them back to the system when freed, instead of
+	 * glibc raising the threshold and keeping them in per-thread arenas. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	if (crypto_init() != 0) {
 		errmsg("cannot initialise libsodium");
 		return EXIT_FATAL;

@@ -105,7 +105,9 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 		total += v[i].len + AEAD_TAG_LEN;
 	/* One buffer for the whole object; each blob's plaintext is freed as
 	 * soon as it is sealed into it, so a pack costs its size once. */
-	if (buf_reserve(&obj, total + (uint64_t)n * 47 + 64 + PACK_FOOTER_LEN) == NULL)
+	/* the trailer: u32 count and 46 bytes per blob, sealed */
+	padded = padme(total + 4 + (uint64_t)n * 46 + AEAD_TAG_LEN + PACK_FOOTER_LEN);
+	if (buf_reserve(&obj, padded) == NULL)
 		goto out;
 	envelope_encode(&env, obj.p);
 	off = ENVELOPE_LEN;

@@ -22,10 +22,14 @@ uint8_t *buf_reserve(struct buf *b, size_t n)
 	}
 	want = b->len + n;
 	if (want > b->cap || b->p == NULL) {
-		size_t cap = b->cap ? b->cap : 256;
+		/* Double, but jump straight to a larger request: a buffer
+		 * reserved once for a known size gets exactly that size. */
+		size_t cap = b->cap > SIZE_MAX / 2 ? want : b->cap * 2;
 
-		while (cap < want)
-			cap = cap > SIZE_MAX / 2 ? want : cap * 2;
+		if (cap < want)
+			cap = want;
+		if (cap < 256)
+			cap = 256;
 		if (cap > b->max)
 			cap = b->max > want ? b->max : want;
 		if (cap == 0)
