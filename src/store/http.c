@@ -278,8 +278,9 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 		if (cc != CURLE_OK && rs->curl_error[0] == '\0')
 			snprintf(rs->curl_error, sizeof rs->curl_error, "%s", curl_easy_strerror(cc));
 		if (try + 1 < h->tries) {
-			info(2, "%s %s: %s; retrying", rq->method, rq->url,
-			    cc != CURLE_OK ? rs->curl_error : "server busy or failing");
+			/* the URL without its query: a SAS token lives there */
+			info(2, "%s %.*s: %s; retrying", rq->method, (int)strcspn(rq->url, "?"),
+			    rq->url, cc != CURLE_OK ? rs->curl_error : "server busy or failing");
 			backoff(try);
 		}
 	}
