@@ -66,7 +66,7 @@ $(BUILD)/hdrcheck/%.ok: %.h
 	@echo '#include "$(patsubst src/%,%,$<)"' | $(CC) $(CPPFLAGS) $(CFLAGS) -x c -fsyntax-only -
 	@touch $@
 
-test-bins: twofold $(UNIT_BIN) $(REPLAY_BIN) $(HDR_CHK)
+test-bins: $(BUILD)/twofold $(UNIT_BIN) $(REPLAY_BIN) $(HDR_CHK)
 
 check:
 	@sh .ci/deps.sh

@@ -33,6 +33,9 @@ static void blob_ad(uint8_t ad[1 + ID_LEN], uint8_t type, const uint8_t id[ID_LE
 
 /* Compression contexts are per thread: repo_add_blob may be called from
  * several threads at once (the backup pipeline). */
+/* Packs per index object while a backup runs (see flush_index). */
+#define INDEX_EVERY 4
+
 static pthread_key_t cctx_key;
 static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
 
@@ -62,6 +65,8 @@ static ZSTD_CCtx *thread_cctx(void)
 	}
 	return z;
 }
+
+static int flush_index(struct repo *r, uint32_t min_packs);
 
 /* write_pack(r, v, n): seal blobs v[0..n) (taken from the open pack, owned
  * by this call) into one pack object and store it; then, under the lock,
@@ -172,7 +177,7 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	}
 	r->out.n_packs++;
 	pthread_mutex_unlock(&r->lock);
-	rc = 0;
+	rc = flush_index(r, INDEX_EVERY);
 out:
 	for (uint32_t i = 0; i < n; i++)
 		free(v[i].data);
@@ -258,7 +263,8 @@ int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
 	return full ? write_pack(r, full, nfull) : 0;
 }
 
-static int write_index(struct repo *r)
+/* write_index(r, b): seal and store an index object for body b. */
+static int write_index(struct repo *r, const struct index_body *b)
 {
 	struct envelope env;
 	struct seal s = { 0 }, d = { 0 };
@@ -267,7 +273,7 @@ static int write_index(struct repo *r)
 	uint8_t hdr[ENVELOPE_LEN], lenb[4];
 	int rc = -1;
 
-	if (r->out.n_packs == 0)
+	if (b->n_packs == 0)
 		return 0;
 	env.kind = OBJ_INDEX;
 	env.epoch = r->cfg.epoch;
@@ -277,13 +283,13 @@ static int write_index(struct repo *r)
 	buf_init(&loc, SIZE_MAX);
 	buf_init(&dd, SIZE_MAX);
 	buf_init(&obj, SIZE_MAX);
-	index_encode_locations(&r->out, &loc);
-	de = xcalloc(r->out.n ? r->out.n : 1, sizeof *de);
-	for (uint32_t i = 0; i < r->out.n; i++) {
-		de[i].type = r->out.locs[i].e.type;
-		memcpy(de[i].id, r->out.locs[i].e.id, ID_LEN);
+	index_encode_locations(b, &loc);
+	de = xcalloc(b->n ? b->n : 1, sizeof *de);
+	for (uint32_t i = 0; i < b->n; i++) {
+		de[i].type = b->locs[i].e.type;
+		memcpy(de[i].id, b->locs[i].e.id, ID_LEN);
 	}
-	index_encode_dedup(de, r->out.n, &dd);
+	index_encode_dedup(de, b->n, &dd);
 	free(de);
 	if (loc.overflow || dd.overflow)
 		goto out;
@@ -306,10 +312,6 @@ static int write_index(struct repo *r)
 	obj.len += dd.len + AEAD_TAG_LEN;
 	if (put_object(r, "index", obj.p, obj.len, NULL, NULL, 0) != 0)
 		goto out;
-	free(r->out.packs);
-	free(r->out.locs);
-	memset(&r->out, 0, sizeof r->out);
-	r->out_cap_packs = r->out_cap_locs = 0;
 	rc = 0;
 out:
 	seal_end(&s);
@@ -317,6 +319,31 @@ out:
 	buf_free(&loc);
 	buf_free(&dd);
 	buf_free(&obj);
+	return rc;
+}
+
+/* flush_index(r, min_packs): once at least min_packs packs wait for an
+ * index, take them (under the lock) and write their index object.  Run
+ * every INDEX_EVERY packs during a backup, so an interrupted backup loses
+ * at most that many packs' worth of upload: the next run finds the rest
+ * in the index and does not send it again. */
+static int flush_index(struct repo *r, uint32_t min_packs)
+{
+	struct index_body b;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->out.n_packs == 0 || r->out.n_packs < min_packs) {
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	b = r->out;
+	memset(&r->out, 0, sizeof r->out);
+	r->out_cap_packs = r->out_cap_locs = 0;
+	pthread_mutex_unlock(&r->lock);
+	rc = write_index(r, &b);
+	free(b.packs);
+	free(b.locs);
 	return rc;
 }
 
@@ -330,7 +357,7 @@ int repo_flush(struct repo *r)
 	pthread_mutex_unlock(&r->lock);
 	if (write_pack(r, v, n) != 0)
 		return -1;
-	return write_index(r);
+	return flush_index(r, 1);
 }
 
 void repo_pack_free(struct repo *r)
