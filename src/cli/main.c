@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "util/util.h"
+#include "util/workq.h"
 
 static const char usage[] =
 "usage: twofold [global options] COMMAND [options] [args]\n"
@@ -28,6 +29,7 @@ static const char usage[] =
 "  --password-command CMD       command that prints the passphrase\n"
 "  --cache-dir DIR              file cache location (default XDG cache)\n"
 "  --no-cache                   read every file, do not use the cache\n"
+"  --connections N              parallel workers and store requests (default: cores)\n"
 "  --json                       machine-readable output\n"
 "  -q, --quiet / -v, --verbose\n"
 "  --version, --help\n"
@@ -107,7 +109,17 @@ int main(int argc, char **argv)
 			g.password_command = take_value(argc, argv, &i, "--password-command");
 		else if (is_opt(a, "--cache-dir"))
 			g.cache_dir = take_value(argc, argv, &i, "--cache-dir");
-		else if (strcmp(a, "--no-cache") == 0)
+		else if (is_opt(a, "--connections")) {
+			uint64_t v;
+			const char *val = take_value(argc, argv, &i, "--connections");
+
+			if (parse_u64(val, &v) != 0 || v < 1 || v > 64) {
+				errmsg("--connections takes a number from 1 to 64, not %s", val);
+				free(rest);
+				return EXIT_FATAL;
+			}
+			workq_override = (int)v;
+		} else if (strcmp(a, "--no-cache") == 0)
 			g.no_cache = 1;
 		else if (strcmp(a, "--json") == 0)
 			g.json = 1;

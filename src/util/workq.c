@@ -27,12 +27,16 @@ struct workq {
 	int nth;
 };
 
+int workq_override;
+
 int workq_threads(void)
 {
 	const char *env = getenv("TWOFOLD_THREADS");
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t want;
 
+	if (workq_override > 0)
+		return workq_override > MAX_THREADS ? MAX_THREADS : workq_override;
 	if (env && parse_u64(env, &want) == 0 && want >= 1)
 		n = want > MAX_THREADS ? MAX_THREADS : (long)want;
 	if (n < 1)

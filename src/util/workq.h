@@ -17,8 +17,11 @@ struct workq_fns {
 	void (*scratch_free)(void *scratch);
 };
 
-/* workq_threads(): worker threads to use: TWOFOLD_THREADS if set (1..64),
- * else the number of online cores. */
+/* workq_threads(): worker threads to use: workq_override if set (the
+ * CLI's --connections), else TWOFOLD_THREADS if set (1..64), else the
+ * number of online cores.  Store requests run on the workers (and the
+ * producing thread), so this also bounds parallel transfers. */
+extern int workq_override;
 int workq_threads(void);
 /* workq_start(fns, ctx, nthreads, max_cost): start the workers; items
  * queued or running may cost at most max_cost together (one item is

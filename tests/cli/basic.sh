@@ -28,6 +28,9 @@ tf restore latest --target "$T/out"; ok $? "restore"
 diff -r "$T/src" "$T/out$T/src"; ok $? "restored tree is identical (diff -r)"
 
 tf check; ok $? "check passes"
+tf --connections 1 backup "$T/src" >/dev/null; ok $? "backup with --connections 1"
+tf --connections 0 snapshots 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "connections takes a number" "$T/err"; ok $? "--connections 0 is refused clearly"
 tf check --read-data; ok $? "check --read-data passes"
 
 printf 'wrong\n' >"$T/bad"
