@@ -80,6 +80,11 @@ struct reader {
 	struct seal_cache_ent seals[SEAL_CACHE];
 	uint64_t tick;
 	ZSTD_DCtx *zd;
+	/* The last pack read whole: restores read blobs mostly in the
+	 * order they were packed, and one request per pack instead of one
+	 * per blob is what makes cloud stores usable. */
+	uint32_t pack_no;		/* UINT32_MAX: none */
+	struct buf pack;
 };
 
 /* repo_index.c */

@@ -36,6 +36,9 @@ static void blob_ad(uint8_t ad[1 + ID_LEN], uint8_t type, const uint8_t id[ID_LE
 /* Packs per index object while a backup runs (see flush_index). */
 #define INDEX_EVERY 4
 
+/* Packs up to this size are read whole when a blob of them is read. */
+#define PACK_READ_WHOLE (32u << 20)
+
 static pthread_key_t cctx_key;
 static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
 
@@ -384,6 +387,7 @@ static void reader_free(void *p)
 	for (int i = 0; i < SEAL_CACHE; i++)
 		seal_end(&rd->seals[i].seal);
 	ZSTD_freeDCtx(rd->zd);
+	buf_free(&rd->pack);
 	free(rd);
 }
 
@@ -407,6 +411,8 @@ static struct reader *thread_reader(const struct repo *r)
 	rd->serial = r->serial;
 	for (int i = 0; i < SEAL_CACHE; i++)
 		rd->seals[i].pack = UINT32_MAX;
+	rd->pack_no = UINT32_MAX;
+	buf_init(&rd->pack, SIZE_MAX);
 	rd->zd = ZSTD_createDCtx();
 	if (rd->zd == NULL || pthread_setspecific(reader_key, rd) != 0) {
 		errmsg("cannot create a zstd context");
@@ -531,6 +537,7 @@ int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 {
 	const struct ient *found;
 	struct ient ent, *e = &ent;
+	struct reader *rd;
 	struct seal *s;
 	struct buf ct;
 	char name[80], hex[2 * ID_LEN + 1];
@@ -551,15 +558,36 @@ int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 	pthread_mutex_unlock(&r->lock);
 	if ((rc = pack_seal(r, e->pack, &s)) != 0)
 		return rc;
-	buf_init(&ct, SIZE_MAX);
-	rc = store_get(r->store, name, e->offset, e->length, &ct);
+	rd = thread_reader(r);
+	if (r->cfg.pack_size > PACK_READ_WHOLE) {
+		/* unusually large packs: just the blob */
+		buf_init(&ct, SIZE_MAX);
+		rc = store_get(r->store, name, e->offset, e->length, &ct);
+		if (rc == 0)
+			rc = open_blob(r, name, s, e->offset, e->type, e->id, e->comp, e->raw, ct.p, ct.len, out);
+		buf_free(&ct);
+	} else {
+		if (rd->pack_no != e->pack) {
+			rd->pack_no = UINT32_MAX;
+			rd->pack.len = 0;
+			rd->pack.overflow = 0;
+			rc = store_get(r->store, name, 0, UINT64_MAX, &rd->pack);
+			if (rc == 0)
+				rd->pack_no = e->pack;
+		}
+		if (rc == 0 && ((uint64_t)e->offset + e->length > rd->pack.len)) {
+			errmsg("pack %s in %s is truncated: blob at %u+%u lies past its end",
+			    name, store_url(r->store), e->offset, e->length);
+			rc = R_CORRUPT;
+		} else if (rc == 0) {
+			rc = open_blob(r, name, s, e->offset, e->type, e->id, e->comp, e->raw,
+			    rd->pack.p + e->offset, e->length, out);
+		}
+	}
 	if (rc == 1) {
 		errmsg("pack %s is missing from %s", name, store_url(r->store));
 		rc = R_MISSING;
-	} else if (rc == 0) {
-		rc = open_blob(r, name, s, e->offset, e->type, e->id, e->comp, e->raw, ct.p, ct.len, out);
 	}
-	buf_free(&ct);
 	return rc;
 }
 
