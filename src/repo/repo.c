@@ -85,11 +85,6 @@ const struct keyring *repo_keyring(const struct repo *r)
 	return r->kr;
 }
 
-struct store *repo_store(struct repo *r)
-{
-	return r->store;
-}
-
 int repo_list(struct repo *r, const char *prefix, int (*fn)(void *, const char *, uint64_t), void *arg)
 {
 	return store_list(r->store, prefix, fn, arg);

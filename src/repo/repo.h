@@ -38,7 +38,6 @@ void repo_close(struct repo *r);
 enum key_role repo_role(const struct repo *r);
 const struct config *repo_config(const struct repo *r);
 const struct keyring *repo_keyring(const struct repo *r);
-struct store *repo_store(struct repo *r);
 /* repo_list(r, prefix, fn, arg): list the store's objects under prefix
  * ("index/", "data/", ...): fn(arg, name, size); see store_list. */
 int repo_list(struct repo *r, const char *prefix, int (*fn)(void *, const char *, uint64_t), void *arg);
