@@ -10,12 +10,7 @@ RGW_ON_EXIT='azurite_stop; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"'
 azurite_start; ok $? "Azurite starts"
 rgw_start; ok $? "Ceph RGW starts"
 
-mkdir -p "$T/src"
-i=0
-while [ $i -lt 6 ]; do
-	head -c 6291456 /dev/urandom >"$T/src/f$i"
-	i=$((i + 1))
-done
+random_files "$T/src" 6 6291456
 
 rounds() { # URL NAME
 	export TWOFOLD_REPOSITORY="$1"

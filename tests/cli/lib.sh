@@ -27,6 +27,15 @@ check() { # check DESCRIPTION COMMAND...: ok if the command succeeds
 	if "$@"; then ok 0 "$_d"; else ok 1 "$_d"; fi
 }
 
+random_files() { # random_files DIR COUNT BYTES: f0..f(COUNT-1), random, not dedupable
+	mkdir -p "$1"
+	_i=0
+	while [ $_i -lt "$2" ]; do
+		head -c "$3" /dev/urandom >"$1/f$_i"
+		_i=$((_i + 1))
+	done
+}
+
 tf() { "$TWOFOLD_BIN" -q "$@"; }
 
 done_testing() {

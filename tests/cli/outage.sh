@@ -9,12 +9,7 @@ trap 'azurite_stop; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
 azurite_start; ok $? "Azurite starts on 127.0.0.1:$AZURITE_PORT"
 export TWOFOLD_REPOSITORY="azure://$AZURITE_ACCOUNT/outage/repo"
 export TWOFOLD_HTTP_RETRIES=3	# fail fast while the store is down
-mkdir -p "$T/src"
-i=0
-while [ $i -lt 10 ]; do
-	head -c 12582912 /dev/urandom >"$T/src/f$i"
-	i=$((i + 1))
-done
+random_files "$T/src" 10 12582912
 tf init; ok $? "init"
 
 TWOFOLD_THREADS=1 "$TWOFOLD_BIN" -q backup "$T/src" >/dev/null 2>"$T/err" &

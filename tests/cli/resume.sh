@@ -3,12 +3,7 @@
 # uploaded, so the next backup does not send that data again.
 . "$(dirname "$0")/lib.sh"
 
-mkdir -p "$T/src"
-i=0
-while [ $i -lt 12 ]; do	# 12 x 16 MiB random: nothing to deduplicate
-	head -c 16777216 /dev/urandom >"$T/src/f$i"
-	i=$((i + 1))
-done
+random_files "$T/src" 12 16777216
 total=$(du -sb "$T/src" | cut -f1)
 tf init; ok $? "init"
 
