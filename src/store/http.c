@@ -80,7 +80,8 @@ struct http *http_new(void)
 	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	h->tries = (int)env_num("TWOFOLD_HTTP_RETRIES", 6, 1, 100);
+	/* retries after the first try: 0 disables them */
+	h->tries = (int)env_num("TWOFOLD_HTTP_RETRIES", 5, 0, 100) + 1;
 	h->timeout = env_num("TWOFOLD_HTTP_TIMEOUT", 60, 1, 86400);
 	return h;
 }
@@ -113,6 +114,10 @@ static size_t write_cb(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* The longest Retry-After honoured: a server asking for more is treated
+ * as down (the tries run out) rather than stalling a backup for hours. */
+#define RETRY_AFTER_MAX 30
+
 /* header(line, name): the value of "Name: value" when line is that header. */
 static const char *header(const char *line, size_t n, const char *name, size_t *vn)
 {
@@ -138,9 +143,17 @@ static void copy_value(char *dst, size_t dn, const char *v, size_t vn)
 	dst[vn] = '\0';
 }
 
+/* What header_cb writes to: the response, and all header lines if the
+ * caller asked for them (http_req.resp_headers). */
+struct hsink {
+	struct http_resp *rs;
+	struct buf *all;
+};
+
 static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 {
-	struct http_resp *rs = arg;
+	struct hsink *hs = arg;
+	struct http_resp *rs = hs->rs;
 	size_t len = size * n, vn;
 	const char *v;
 	char tmp[32];
@@ -154,6 +167,17 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 		copy_value(rs->error_code, sizeof rs->error_code, v, vn);
 	} else if ((v = header(line, len, "ETag", &vn)) != NULL) {
 		copy_value(rs->etag, sizeof rs->etag, v, vn);
+	} else if ((v = header(line, len, "Retry-After", &vn)) != NULL && vn < sizeof tmp) {
+		/* seconds only; an HTTP-date falls back to our own backoff */
+		copy_value(tmp, sizeof tmp, v, vn);
+		if (parse_u64(tmp, &cl) == 0)
+			rs->retry_after = cl > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (unsigned)cl;
+	}
+	if (hs->all != NULL) {
+		/* a status line starts a new response (redirects, 100) */
+		if (len >= 5 && strncmp(line, "HTTP/", 5) == 0)
+			hs->all->len = 0;
+		buf_append(hs->all, line, len);
 	}
 	return len;
 }
@@ -182,9 +206,10 @@ static int retryable_status(long st)
 	return st == 408 || st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
 }
 
-/* backoff(try): full jitter over an exponentially growing window:
- * 0..min(10 s, 0.2 s * 2^try). */
-static void backoff(int try)
+/* backoff(try, at_least): full jitter over an exponentially growing
+ * window, 0..min(10 s, 0.2 s * 2^try), but never less than the server's
+ * Retry-After (at_least seconds, capped at RETRY_AFTER_MAX). */
+static void backoff(int try, unsigned at_least)
 {
 	double cap = 0.2 * (double)(1u << (try < 10 ? try : 10));
 	double s;
@@ -193,6 +218,8 @@ static void backoff(int try)
 	if (cap > 10)
 		cap = 10;
 	s = cap * ((double)randombytes_uniform(1000001) / 1e6);
+	if (s < (double)at_least)
+		s = (double)at_least;
 	ts.tv_sec = (time_t)s;
 	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
 	nanosleep(&ts, NULL);
@@ -216,6 +243,7 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 	for (int try = 0; try < h->tries; try++) {
 		CURL *c = curl_easy_init();
 		struct sink sink = { rq->out, 0 };
+		struct hsink hsink = { rs, rq->resp_headers };
 		CURLcode cc;
 
 		memset(rs, 0, sizeof *rs);
@@ -225,6 +253,8 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 			rq->out->len = start;
 			rq->out->overflow = 0;
 		}
+		if (rq->resp_headers)
+			rq->resp_headers->len = 0;
 		if (c == NULL) {
 			snprintf(rs->curl_error, sizeof rs->curl_error, "cannot create a curl handle");
 			return -1;
@@ -241,7 +271,7 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &hsink);
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 		if (rq->aws_sigv4) {
 			curl_easy_setopt(c, CURLOPT_AWS_SIGV4, rq->aws_sigv4);
@@ -281,7 +311,7 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 			/* the URL without its query: a SAS token lives there */
 			info(2, "%s %.*s: %s; retrying", rq->method, (int)strcspn(rq->url, "?"),
 			    rq->url, cc != CURLE_OK ? rs->curl_error : "server busy or failing");
-			backoff(try);
+			backoff(try, rs->retry_after);
 		}
 	}
 	/* the last try's answer stands: a 5xx status, or a transport error */

@@ -29,6 +29,8 @@ struct http_req {
 	struct buf *out;		/* response body appended; NULL: discard */
 	const char *aws_sigv4;		/* CURLOPT_AWS_SIGV4 provider string, or NULL */
 	const char *userpwd;		/* "ACCESS:SECRET" for SigV4, or NULL */
+	struct buf *resp_headers;	/* every response header line of the last
+					 * try is appended as received, or NULL */
 };
 
 struct http_resp {
@@ -37,6 +39,7 @@ struct http_resp {
 	char error_code[64];		/* x-ms-error-code, or <Code> of an S3 error body */
 	char etag[128];
 	char curl_error[CURL_ERROR_SIZE];	/* transport failure text */
+	unsigned retry_after;		/* Retry-After in seconds (0: none) */
 	int attempts;
 };
 
@@ -47,8 +50,9 @@ struct http_resp {
  * transport (rs->curl_error says why). */
 int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs);
 
-/* http_retries / http_timeout: TWOFOLD_HTTP_RETRIES (default 6 tries) and
- * TWOFOLD_HTTP_TIMEOUT seconds without progress (default 60). */
+/* Tuning from the environment: TWOFOLD_HTTP_RETRIES retries after the
+ * first try (default 5, so 6 tries; 0: none) and TWOFOLD_HTTP_TIMEOUT
+ * seconds without progress before a try is given up (default 60). */
 
 /* url_escape(s, keep_slash): percent-encode everything but
  * [A-Za-z0-9-._~] (and '/' if keep_slash); a new string. */

@@ -3,8 +3,11 @@
  * store_internal.h for what a back end provides. */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "store/store_internal.h"
 #include "util/util.h"
@@ -84,6 +87,15 @@ struct store *store_open(const char *url)
 	if (url == NULL || url[0] == '\0') {
 		errmsg("empty store URL: give local:/path, file:///path or a directory path");
 		return NULL;
+	}
+	if (strpbrk(url, "\n\t") != NULL) {
+		s = xcalloc(1, sizeof *s);
+		if (store_multi_open(s, url) != 0) {
+			free(s->url);
+			free(s);
+			return NULL;
+		}
+		return s;
 	}
 	if ((rest = starts(url, "file://")) != NULL) {
 		/* file:///path, or file://localhost/path; no other host */
@@ -182,6 +194,57 @@ int store_list(struct store *s, const char *prefix, store_list_fn fn, void *arg)
 	if (!store_prefix_ok(prefix))
 		return bad_name(s, "list prefix", prefix);
 	return s->ops->list(s, prefix, fn, arg);
+}
+
+static int found_any(void *arg, const char *name, uint64_t size)
+{
+	(void)name;
+	(void)size;
+	*(int *)arg = 1;
+	return 1;	/* one is enough */
+}
+
+int store_check_access(struct store *s, unsigned *can, unsigned *known, char *probe, size_t probe_n)
+{
+	uint8_t rnd[8], body[32];
+	char hex[17];
+	struct buf b;
+	int any = 0;
+
+	*can = *known = 0;
+	randombytes_buf(rnd, sizeof rnd);
+	randombytes_buf(body, sizeof body);
+	hex_encode(rnd, sizeof rnd, hex);
+	snprintf(probe, probe_n, "locks/access-probe-%s", hex);
+	*known |= ACCESS_LIST;
+	if (s->ops->list(s, "config/", found_any, &any) >= 0)
+		*can |= ACCESS_LIST;
+	*known |= ACCESS_CREATE;
+	if (s->ops->put(s, probe, body, sizeof body) != 0) {
+		/* nothing of ours to read, replace or delete: the rest
+		 * stays unknown (never probed on real objects) */
+		probe[0] = '\0';
+		return *can ? 0 : -1;
+	}
+	*can |= ACCESS_CREATE;
+	*known |= ACCESS_READ;
+	buf_init(&b, 1024);
+	if (s->ops->get(s, probe, 0, UINT64_MAX, &b) == 0 && b.len == sizeof body &&
+	    memcmp(b.p, body, sizeof body) == 0)
+		*can |= ACCESS_READ;
+	buf_free(&b);
+	if (s->ops->overwrite) {
+		*known |= ACCESS_OVERWRITE;
+		body[0] ^= 1;
+		if (s->ops->overwrite(s, probe, body, sizeof body) == 0)
+			*can |= ACCESS_OVERWRITE;
+	}
+	*known |= ACCESS_DELETE;
+	if (s->ops->del(s, probe) == 0) {
+		*can |= ACCESS_DELETE;
+		probe[0] = '\0';
+	}
+	return 0;
 }
 
 int store_delete(struct store *s, const char *name)

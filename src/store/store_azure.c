@@ -277,7 +277,7 @@ static int az_error(const struct store *s, int rc, const char *what, const char 
 	    strcmp(code, "AuthorizationResourceTypeMismatch") == 0 ||
 	    strcmp(code, "AuthorizationServiceMismatch") == 0) {
 		snprintf(adv, sizeof adv, ": the %s lacks permission for this "
-		    "(needed: %s; a backup needs racwl, prune also d)",
+		    "(needed: %s; a backup needs rcl, plus w for objects above TWOFOLD_AZURE_PUT_MAX; prune also d)",
 		    a->sas ? "SAS" : "credential", perm);
 		advice = adv;
 	} else if (strstr(detail, "too old") || strstr(detail, "in the future") ||
@@ -289,10 +289,10 @@ static int az_error(const struct store *s, int rc, const char *what, const char 
 	    strcmp(code, "AuthorizationFailure") == 0) {
 		if (a->sas && a->sas_expires && a->sas_expires < (int64_t)time(NULL))
 			snprintf(adv, sizeof adv, ": the SAS expired at %s: make a new one "
-			    "(needed: racwl for backup)", a->sas_expiry);
+			    "(needed: rcl for backup)", a->sas_expiry);
 		else if (a->sas)
 			snprintf(adv, sizeof adv, ": the SAS is wrong, has expired, or lacks "
-			    "permission %s (needed: racwl for backup)", perm);
+			    "permission %s (needed: rcl for backup)", perm);
 		else
 			snprintf(adv, sizeof adv, ": the account key is wrong (not the key of "
 			    "account %s), or this machine's clock is off", a->account);
@@ -344,7 +344,7 @@ static int az_put(struct store *s, const char *name, const void *p, size_t n)
 		else if (rc == 0 && exists(&rs))
 			ret = 1;
 		else
-			az_error(s, rc, "cannot create object", name, "c and w", &rs,
+			az_error(s, rc, "cannot create object", name, "c", &rs,
 			    err.p, err.len);
 	} else {
 		uint8_t rnd[9];
@@ -671,6 +671,25 @@ static void az_close(struct store *s)
 	s->priv = NULL;
 }
 
+/* az_overwrite: Put Blob without If-None-Match (the access probe only). */
+static int az_overwrite(struct store *s, const char *name, const void *p, size_t n)
+{
+	const struct az *a = A(s);
+	struct hdrs hd = { 0 };
+	struct http_resp rs;
+	struct buf err;
+	char *bn = blob_name(a, name);
+	int rc;
+
+	buf_init(&err, (size_t)1 << 20);
+	hd.block_blob = 1;
+	hd.content_type = "application/octet-stream";
+	rc = az_request(a, "PUT", bn, NULL, 0, &hd, p, n, &err, &rs);
+	buf_free(&err);
+	free(bn);
+	return rc == 0 && rs.status == 201 ? 0 : -1;
+}
+
 static const struct store_ops azure_ops = {
 	.kind = "azure",
 	.create = az_create,
@@ -679,6 +698,7 @@ static const struct store_ops azure_ops = {
 	.stat = az_stat,
 	.list = az_list,
 	.del = az_delete,
+	.overwrite = az_overwrite,
 	.close = az_close,
 };
 

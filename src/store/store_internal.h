@@ -28,6 +28,10 @@ struct store_ops {
 	int (*stat)(struct store *s, const char *name, uint64_t *size);
 	int (*list)(struct store *s, const char *prefix, store_list_fn fn, void *arg);
 	int (*del)(struct store *s, const char *name);
+	/* overwrite(s, name, p, n): replace an object unconditionally — for
+	 * the access probe of store_check_access only (twofold never
+	 * overwrites); NULL if the kind of store cannot. */
+	int (*overwrite)(struct store *s, const char *name, const void *p, size_t n);
 	/* close(s): free s->priv (never NULL when called). */
 	void (*close)(struct store *s);
 };
@@ -59,5 +63,8 @@ int store_local_open(struct store *s, const char *path);
  * README).  0, or -1 after a message. */
 int store_azure_open(struct store *s, const char *rest);
 int store_s3_open(struct store *s, const char *rest);
+/* store_multi_open(s, urls): newline-separated URLs, the copies of one
+ * repository (store_multi.c).  0, or -1 after a message. */
+int store_multi_open(struct store *s, const char *urls);
 
 #endif

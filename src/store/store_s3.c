@@ -8,6 +8,8 @@
  *       (https://BUCKET.s3.REGION.amazonaws.com/KEY) unless
  *       TWOFOLD_S3_PATH_STYLE=1 (or the bucket name holds a '.', which
  *       the TLS wildcard certificate would not cover);
+ *       TWOFOLD_S3_PATH_STYLE=0 with an endpoint: virtual-hosted
+ *       addressing there too, SCHEME://BUCKET.HOST[:PORT]/KEY;
  *   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (sent as
  *       x-amz-security-token);
  *   AWS_REGION or AWS_DEFAULT_REGION (default us-east-1);
@@ -763,6 +765,23 @@ static void s3_close(struct store *s)
 	s->priv = NULL;
 }
 
+/* s3_overwrite: PutObject without If-None-Match (the access probe only). */
+static int s3_overwrite(struct store *s, const char *name, const void *p, size_t n)
+{
+	const struct s3 *c = S(s);
+	static const char *const hdr[] = { "Content-Type: application/octet-stream", NULL };
+	char *url = object_url(c, name);
+	struct http_resp rs;
+	struct buf out;
+	int rc;
+
+	buf_init(&out, S3_SMALL_MAX);
+	rc = request(c, "PUT", url, hdr, p ? p : "", n, &out, &rs);
+	buf_free(&out);
+	free(url);
+	return rc == 0 && rs.status >= 200 && rs.status < 300 ? 0 : -1;
+}
+
 static const struct store_ops s3_ops = {
 	.kind = "s3",
 	.create = s3_create,
@@ -771,6 +790,7 @@ static const struct store_ops s3_ops = {
 	.stat = s3_stat,
 	.list = s3_list,
 	.del = s3_delete,
+	.overwrite = s3_overwrite,
 	.close = s3_close,
 };
 
@@ -872,8 +892,12 @@ int store_s3_open(struct store *s, const char *rest)
 	c->single_max = S3_SINGLE_MAX;
 	if (th != NULL && parse_u64(th, &v) == 0 && v > 0)
 		c->single_max = v;
-	path_style = endpoint != NULL || (ps && strcmp(ps, "1") == 0) ||
-	    strchr(c->bucket, '.') != NULL;
+	/* path-style with an endpoint, unless TWOFOLD_S3_PATH_STYLE=0 */
+	if (ps && strcmp(ps, "0") == 0)
+		path_style = strchr(c->bucket, '.') != NULL;
+	else
+		path_style = endpoint != NULL || (ps && strcmp(ps, "1") == 0) ||
+		    strchr(c->bucket, '.') != NULL;
 	if (endpoint) {
 		ep = xstrdup(endpoint);
 	} else {
@@ -885,7 +909,11 @@ int store_s3_open(struct store *s, const char *rest)
 		c->base = xasprintf("%s/%s", ep, c->bucket);
 		c->bucket_url = xstrdup(c->base);
 	} else {
-		c->base = xasprintf("https://%s.s3.%s.amazonaws.com", c->bucket, region);
+		/* virtual-hosted: the bucket becomes the first label of the
+		 * endpoint's host, SCHEME://BUCKET.HOST[:PORT][/PATH] */
+		const char *host = strstr(ep, "://") + 3;
+
+		c->base = xasprintf("%.*s%s.%s", (int)(host - ep), ep, c->bucket, host);
 		c->bucket_url = xasprintf("%s/", c->base);
 	}
 	free(ep);
