@@ -24,6 +24,9 @@ enum obj_kind {
 	OBJ_PACK = 3,
 	OBJ_INDEX = 4,
 	OBJ_SNAPSHOT = 5,
+	OBJ_PLAN = 6,		/* locks/condemned-<sha256>: a prune plan */
+	OBJ_WAIT = 7,		/* locks/waitfor-<sha256>: backups a plan waits for */
+	OBJ_FORGET = 8,		/* forgotten/<sha256>: snapshots an owner removed */
 };
 
 /* Limits every decoder enforces. */
@@ -115,7 +118,8 @@ struct cfg_key *config_find_key(const struct config *c, const uint8_t slot_id[SL
 void config_copy(struct config *dst, const struct config *src);
 
 /* ---- pack: data/<first two hex>/<sha256 hex> ----
- * envelope (kind 3) | blob ciphertexts (blob i sealed with nonce i) |
+ * envelope (kind 3) | blob ciphertexts (each sealed with its offset in
+ * the pack as nonce, AEAD data u8 type || id) |
  * sealed trailer (nonce PACK_TRAILER_NONCE) | random padding |
  * sealed footer (nonce PACK_FOOTER_NONCE): u64 trailer offset, u32
  * trailer length; PACK_FOOTER_LEN bytes at the very end. */
@@ -176,6 +180,48 @@ struct dedup_entry {
 void index_encode_dedup(const struct dedup_entry *e, uint32_t n, struct buf *out);
 int index_decode_dedup(const uint8_t *p, size_t n, struct dedup_entry **e, uint32_t *count);
 void index_body_free(struct index_body *b);
+
+/* ---- prune plan and wait list (docs/FORMAT.md, "Prune") ----
+ * plan body: u8 version | i64 created_ns | u32 n, pack ids[32] (the packs
+ * the plan deletes), strictly increasing.  The plan object also carries a
+ * dedup body (the condemned blob IDs) exactly like an index.
+ * wait body: u8 version | raw[32] plan (SHA-256 name of the plan object) |
+ * i64 created_ns | u32 n, session ids[16], strictly increasing. */
+#define SESSION_ID_LEN 16
+struct prune_plan {
+	int64_t created_ns;
+	uint32_t n_packs;
+	uint8_t (*packs)[ID_LEN];
+};
+void plan_encode(const struct prune_plan *p, struct buf *out);
+int plan_decode(const uint8_t *p, size_t n, struct prune_plan *pl);
+void plan_free(struct prune_plan *pl);
+struct prune_wait {
+	uint8_t plan[ID_LEN];
+	int64_t created_ns;
+	uint32_t n;
+	uint8_t (*sessions)[SESSION_ID_LEN];
+};
+void wait_encode(const struct prune_wait *w, struct buf *out);
+int wait_decode(const uint8_t *p, size_t n, struct prune_wait *w);
+void wait_free(struct prune_wait *w);
+
+/* ---- forget record: forgotten/<sha256 hex> (not sealed) ----
+ * magic | u8 kind=8 | u8 version | signer_slot[16] | i64 time_ns |
+ * u32 count (>= 1) | count snapshot IDs [32] | signature[64] of all that
+ * precedes it, by the named slot's signing key (an owner key). */
+struct forget_rec {
+	uint8_t signer_slot[SLOT_ID_LEN];
+	int64_t time_ns;
+	uint32_t n;
+	uint8_t (*ids)[ID_LEN];
+};
+/* forget_encode_body(f, out): everything but the signature. */
+void forget_encode_body(const struct forget_rec *f, struct buf *out);
+/* forget_decode(p, n, f, &body_len): the record and the length of the
+ * signed part (the signature is the last SIG_LEN bytes of p). */
+int forget_decode(const uint8_t *p, size_t n, struct forget_rec *f, size_t *body_len);
+void forget_free(struct forget_rec *f);
 
 /* ---- snapshot: snapshots/<sha256 hex> ----
  * envelope (kind 5, pk-sealed) | sealed (nonce 0): body | signature[64]
@@ -257,6 +303,10 @@ struct tree {
 /* tree_encode(t, out): nodes must already be sorted and unique. */
 void tree_encode(const struct tree *t, struct buf *out);
 int tree_decode(const uint8_t *p, size_t n, struct tree *t);
+/* tree_decode_why(p, n, t, why, whyn): tree_decode that, on failure,
+ * writes into why (whyn bytes) which entry was rejected and why (its name
+ * escaped), e.g. 'entry 2 "..": not a valid name (...)'. */
+int tree_decode_why(const uint8_t *p, size_t n, struct tree *t, char *why, size_t whyn);
 void tree_free(struct tree *t);
 void node_free(struct node *n);
 /* node_cmp(a, b): bytewise name order, for qsort. */

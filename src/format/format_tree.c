@@ -8,6 +8,7 @@
  * for directories subtree id[32]; nothing more for other types. */
 #include "format/format.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,12 +193,24 @@ static void dec_node(struct dec *d, struct node *nd)
 	}
 }
 
-int tree_decode(const uint8_t *p, size_t n, struct tree *t)
+/* explain(why, whyn, i, name, len, what): 'entry I "NAME": WHAT', the
+ * name escaped for printing. */
+static void explain(char *why, size_t whyn, uint32_t i, const uint8_t *name, size_t len, const char *what)
+{
+	char *e = escape_bytes(name, len);
+
+	snprintf(why, whyn, "entry %lu \"%s\": %s", (unsigned long)i + 1, e, what);
+	free(e);
+}
+
+int tree_decode_why(const uint8_t *p, size_t n, struct tree *t, char *why, size_t whyn)
 {
 	struct dec d;
 	uint32_t cnt;
 
 	memset(t, 0, sizeof *t);
+	if (why && whyn)
+		snprintf(why, whyn, "bad version, entry count or length");
 	dec_init(&d, p, p ? n : 0);
 	if (dec_u8(&d) != TREE_VERSION)
 		dec_fail(&d);
@@ -206,16 +219,41 @@ int tree_decode(const uint8_t *p, size_t n, struct tree *t)
 		t->nodes = xcalloc(cnt, sizeof *t->nodes);
 		t->n = cnt;
 		for (uint32_t i = 0; i < cnt && dec_ok(&d); i++) {
+			const uint8_t *at = d.p;
+			size_t left = d.left;
+
 			dec_node(&d, &t->nodes[i]);
-			if (dec_ok(&d) && i > 0 && node_cmp(&t->nodes[i - 1], &t->nodes[i]) >= 0)
+			if (dec_ok(&d) && i > 0 && node_cmp(&t->nodes[i - 1], &t->nodes[i]) >= 0) {
 				dec_fail(&d);
+				if (why && whyn)
+					explain(why, whyn, i, t->nodes[i].name, t->nodes[i].name_len,
+					    "repeats a name or is out of order");
+			} else if (!dec_ok(&d) && why && whyn) {
+				/* the name comes first: was it the trouble? */
+				uint32_t len = left >= 4 ? le32_get(at) : 0;
+
+				if (left >= 4 && len <= left - 4 && !name_valid(at + 4, len))
+					explain(why, whyn, i, at + 4, len > MAX_NAME ? MAX_NAME : len,
+					    "not a valid name (empty, '.', '..', or with '/' or NUL)");
+				else if (left >= 4 && len <= left - 4)
+					explain(why, whyn, i, at + 4, len, "malformed");
+				else
+					snprintf(why, whyn, "entry %lu is cut short", (unsigned long)i + 1);
+			}
 		}
 	}
 	if (!dec_end(&d)) {
+		if (dec_ok(&d) && why && whyn)
+			snprintf(why, whyn, "trailing bytes after the last entry");
 		tree_free(t);
 		return -1;
 	}
 	return 0;
+}
+
+int tree_decode(const uint8_t *p, size_t n, struct tree *t)
+{
+	return tree_decode_why(p, n, t, NULL, 0);
 }
 
 void node_free(struct node *n)

@@ -47,25 +47,16 @@ int put_object(struct repo *r, const char *prefix, const uint8_t *p, size_t n,
 
 int repo_read_object(struct repo *r, const char *name, struct buf *out)
 {
-	const char *slash = strrchr(name, '/');
-	const char *hex = slash ? slash + 1 : name;
-	uint8_t want[32], got[32];
 	size_t start = out->len;
 	int rc;
 
 	rc = store_get(r->store, name, 0, UINT64_MAX, out);
 	if (rc != 0)
 		return rc;
-	/* config names are "<seq>-<hex>" */
-	if (strncmp(name, "config/", 7) == 0 && strchr(hex, '-'))
-		hex = strchr(hex, '-') + 1;
-	if (hex_decode(hex, want, 32) == 0) {
-		sha256(out->p + start, out->len - start, got);
-		if (memcmp(want, got, 32) != 0) {
-			errmsg("object %s in %s is damaged: its content does not "
-			    "match its name (run 'twofold check')", name, store_url(r->store));
-			return R_CORRUPT;
-		}
+	if (!store_content_ok(name, out->p + start, out->len - start)) {
+		errmsg("object %s in %s is damaged: its content does not "
+		    "match its name (run 'twofold check')", name, store_url(r->store));
+		return R_CORRUPT;
 	}
 	return 0;
 }
@@ -88,6 +79,52 @@ const struct keyring *repo_keyring(const struct repo *r)
 int repo_list(struct repo *r, const char *prefix, int (*fn)(void *, const char *, uint64_t), void *arg)
 {
 	return store_list(r->store, prefix, fn, arg);
+}
+
+size_t repo_copies(const struct repo *r)
+{
+	return store_copies(r->store);
+}
+
+const char *repo_copy_url(const struct repo *r, size_t i)
+{
+	return store_url(store_copy(r->store, i));
+}
+
+int repo_copy_list(struct repo *r, size_t i, const char *prefix,
+    int (*fn)(void *, const char *, uint64_t), void *arg)
+{
+	return store_list(store_copy(r->store, i), prefix, fn, arg);
+}
+
+void repo_copy_info(struct repo *r, size_t i, struct store_copy_info *ci)
+{
+	store_copy_info(r->store, i, ci);
+}
+
+int repo_copies_sync(struct repo *r, unsigned flags, uint32_t targets,
+    store_problem_fn fn, void *arg, struct store_sync_stats *stats)
+{
+	return store_copies_sync(r->store, flags, targets, fn, arg, stats);
+}
+
+int repo_copy_access(struct repo *r, size_t i, unsigned *can, unsigned *known, char *probe, size_t n)
+{
+	return store_check_access(store_copy(r->store, i), can, known, probe, n);
+}
+
+int repo_create_copy(const char *url)
+{
+	struct store *s = store_open(url);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = store_create(s);
+	if (rc == 1)
+		errmsg("%s already holds a repository: give an empty place for the new copy", url);
+	store_close(s);
+	return rc;
 }
 
 const char *repo_url(const struct repo *r)
@@ -149,11 +186,11 @@ static int config_seal_store(struct repo *r, const struct config *c)
 	hex_encode(h, 32, hex);
 	snprintf(name, sizeof name, "config/%016llx-%s", (unsigned long long)c->seq, hex);
 	rc = store_put(r->store, name, obj.p, obj.len);
-	if (rc == 1) {
-		errmsg("config %s already exists in %s: another process changed the "
-		    "config at the same time; run the command again", name, store_url(r->store));
-		rc = -1;
-	}
+	/* rc 1: the name holds the SHA-256 of these bytes (with a fresh
+	 * nonce), so the object there is this very config, written by an
+	 * earlier try of a cloud request whose answer was lost */
+	if (rc == 1)
+		rc = 0;
 out:
 	seal_end(&s);
 	buf_free(&body);
@@ -496,6 +533,7 @@ void repo_close(struct repo *r)
 {
 	if (r == NULL)
 		return;
+	repo_session_end_quiet(r);
 	repo_pack_free(r);
 	repo_index_free(r);
 	config_free(&r->cfg);
@@ -601,8 +639,7 @@ int repo_key_remove(struct repo *r, const char *prefix)
 	struct key_item *v;
 	size_t n, match = 0, which = 0;
 	char hex[2 * SLOT_ID_LEN + 1];
-	struct snap_list snaps = { 0 };
-	struct config c;
+	const struct cfg_key *cfgk;
 	int rc = -1;
 
 	if (repo_need(r, CAN_OWNER, "remove keys") != 0)
@@ -630,30 +667,13 @@ int repo_key_remove(struct repo *r, const char *prefix)
 	}
 	/* A removed key keeps its config entry, marked revoked, with the list
 	 * of snapshots it signed until now: those stay valid, any new one is
-	 * rejected. */
-	if (repo_list_snapshots(r, &snaps) != 0)
-		goto out;
-	config_copy(&c, &r->cfg);
-	for (uint32_t i = 0; i < c.n_keys; i++) {
-		struct cfg_key *k = &c.keys[i];
-
-		if (memcmp(k->slot_id, v[which].slot_id, SLOT_ID_LEN) != 0 || k->revoked)
-			continue;
-		k->revoked = 1;
-		for (size_t j = 0; j < snaps.n; j++) {
-			if (snaps.v[j].status == SNAP_BAD ||
-			    memcmp(snaps.v[j].s.signer_slot, k->slot_id, SLOT_ID_LEN) != 0)
-				continue;
-			k->allowed = xreallocarray(k->allowed, k->n_allowed + 1, ID_LEN);
-			memcpy(k->allowed[k->n_allowed++], snaps.v[j].id, ID_LEN);
-		}
-	}
-	rc = repo_write_config(r, &c);
-	config_free(&c);
+	 * rejected (repo_revoke.c).  Then its slot object goes. */
+	hex_encode(v[which].slot_id, SLOT_ID_LEN, hex);
+	cfgk = config_find_key(&r->cfg, v[which].slot_id);
+	rc = cfgk != NULL && !cfgk->revoked ? repo_key_revoke(r, hex, NULL, NULL) : 0;
 	if (rc == 0 && store_delete(r->store, v[which].object) < 0)
 		rc = -1;
 out:
-	snap_list_free(&snaps);
 	free(v);
 	return rc;
 }

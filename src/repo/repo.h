@@ -12,6 +12,7 @@
 #include "chunker/chunker.h"
 #include "crypto/crypto.h"
 #include "format/format.h"
+#include "store/store.h"	/* the copy types only; the engine never calls a store */
 #include "util/buf.h"
 
 struct repo;
@@ -41,6 +42,32 @@ const struct keyring *repo_keyring(const struct repo *r);
 /* repo_list(r, prefix, fn, arg): list the store's objects under prefix
  * ("index/", "data/", ...): fn(arg, name, size); see store_list. */
 int repo_list(struct repo *r, const char *prefix, int (*fn)(void *, const char *, uint64_t), void *arg);
+/* ---- copies (see store.h, "Copies") ----
+ * repo_copies(r): how many copies r was opened with (1 for one URL);
+ * repo_copy_url(r, i); repo_copy_list(r, i, prefix, fn, arg): list copy i
+ * alone; repo_copy_info(r, i, &ci): what copy i did this session;
+ * repo_copies_sync: store_copies_sync on r's copies. */
+size_t repo_copies(const struct repo *r);
+const char *repo_copy_url(const struct repo *r, size_t i);
+int repo_copy_list(struct repo *r, size_t i, const char *prefix,
+    int (*fn)(void *, const char *, uint64_t), void *arg);
+void repo_copy_info(struct repo *r, size_t i, struct store_copy_info *ci);
+int repo_copies_sync(struct repo *r, unsigned flags, uint32_t targets,
+    store_problem_fn fn, void *arg, struct store_sync_stats *stats);
+/* repo_record_forget(r, ids, n): before removing snapshots, write a forget
+ * record naming them, signed by the open owner key (forgotten/<sha256>).
+ * repo_forgotten(r, fn, arg): fn(arg, id) for every snapshot a valid
+ * record names (records not signed by an owner key are reported and
+ * skipped). */
+int repo_record_forget(struct repo *r, const uint8_t (*ids)[ID_LEN], size_t n);
+typedef void (*repo_forgotten_fn)(void *arg, const uint8_t id[ID_LEN]);
+int repo_forgotten(struct repo *r, repo_forgotten_fn fn, void *arg);
+/* repo_copy_access(r, i, &can, &known, probe, n): store_check_access on
+ * copy i alone (ACCESS_* bits). */
+int repo_copy_access(struct repo *r, size_t i, unsigned *can, unsigned *known, char *probe, size_t n);
+/* repo_create_copy(url): make the store layout of a new, empty copy.
+ * 1 (with a message) if it already holds a repository. */
+int repo_create_copy(const char *url);
 /* repo_url(r): the URL of the store, for messages and snapshots. */
 const char *repo_url(const struct repo *r);
 /* repo_id_hex(r, out): the repository ID in hex (33 bytes). */
@@ -67,6 +94,11 @@ int repo_has_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN]);
 int repo_blob_size(const struct repo *r, const uint8_t id[ID_LEN], uint32_t *raw);
 /* repo_index_entries(r): how many blobs the loaded index knows. */
 uint64_t repo_index_entries(const struct repo *r);
+/* repo_blob_info(r, id, &type, &stored, &raw): a blob's type, stored
+ * bytes (ciphertext and tag) and plaintext bytes from the loaded
+ * locations; R_MISSING if they do not name it. [repo_forget.c] */
+int repo_blob_info(struct repo *r, const uint8_t id[ID_LEN], uint8_t *type,
+    uint32_t *stored, uint32_t *raw);
 
 /* ---- writing ---- */
 /* repo_blob_id(r, p, n, id): the keyed ID of a plaintext blob. */
@@ -113,6 +145,10 @@ void snap_list_free(struct snap_list *l);
 /* repo_find_snapshot(r, spec, l, &item): resolve "latest" or a unique
  * hex prefix among the good snapshots of l; message and -1 otherwise. */
 int repo_find_snapshot(const char *spec, const struct snap_list *l, const struct snap_item **item);
+/* repo_delete_snapshot(r, id): remove the object snapshots/<id> from
+ * every copy (owner only); its data stays until prune.  0, R_MISSING if
+ * it is not there, -1; each with a message. [repo_forget.c] */
+int repo_delete_snapshot(struct repo *r, const uint8_t id[ID_LEN]);
 
 /* ---- packs, for check ---- */
 /* repo_pack_name(id, out): "data/ab/<hex>". */
@@ -131,6 +167,51 @@ int repo_for_each_blob(const struct repo *r, repo_blob_fn fn, void *arg);
 /* repo_index_packs(r, &ids, &n): the packs the index names (not copied). */
 void repo_index_packs(const struct repo *r, const uint8_t (**ids)[ID_LEN], uint32_t *n);
 
+/* ---- backup sessions and prune (docs/FORMAT.md, "Prune") ---- */
+/* repo_session_begin(r): start a backup session: write its marker
+ * (renewed every 10 minutes by a thread until it ends), read the blob IDs
+ * that prune plans condemn, load the index (repo_load_index) and mark
+ * those blobs so that the session stores them again instead of
+ * deduplicating against them.  Returns what repo_load_index returns. */
+int repo_session_begin(struct repo *r);
+/* repo_session_check(r): call right before saving the snapshot.  0 if
+ * the session kept its heartbeat; if it stalled (no marker for more than
+ * two heartbeats: a suspended machine), 0 only if no prune can have
+ * removed anything it relies on, else -1 with a message (the snapshot
+ * must not be written). */
+int repo_session_check(struct repo *r);
+/* repo_session_end(r): after the snapshot (or after a failure): stop the
+ * heartbeat and write the session's end marker.  NULL-safe to repeat. */
+int repo_session_end(struct repo *r);
+
+#define PRUNE_DEFAULT_THRESHOLD 10			/* percent unused */
+#define PRUNE_DEFAULT_GRACE_NS (INT64_C(86400) * 1000000000)	/* 24 h */
+struct prune_opts {
+	int dry_run;			/* compute and report; write nothing */
+	unsigned repack_threshold;	/* repack packs with >= this % unused */
+	int64_t grace_ns;		/* a backup silent this long is dead */
+};
+struct prune_result {
+	uint64_t snapshots, packs, blobs, blobs_referenced;
+	/* found now (or, dry run, would be done) */
+	uint64_t packs_unused, packs_repack, packs_orphan;
+	uint64_t blobs_condemned, bytes_unused;
+	uint64_t blobs_repacked, bytes_repacked;	/* plaintext moved */
+	/* plans */
+	uint64_t plans_made, plans_done, plans_waiting, sessions_waited;
+	/* effects */
+	uint64_t packs_deleted, packs_kept, index_deleted, index_written;
+	uint64_t bytes_deleted, bytes_written;
+};
+/* repo_prune(r, o, res): one prune run (owner key only): execute the
+ * plans whose backups have finished, then mark, repack and write a new
+ * plan, and execute it at once if no backup runs.  Safe beside running
+ * backups and against a crash at any point (see FORMAT.md).  0 or -1. */
+int repo_prune(struct repo *r, const struct prune_opts *o, struct prune_result *res);
+/* prune_select(size, used, threshold): 0 keep, 1 delete (nothing used),
+ * 2 repack (at least threshold percent of size unused). */
+int prune_select(uint64_t size, uint64_t used, unsigned threshold);
+
 /* ---- keys and config ---- */
 /* repo_key_add(r, role, name, pass, n, slot_out): a new slot; updates the
  * config (owner only). */
@@ -142,6 +223,18 @@ int repo_key_passwd(struct repo *r, const char *pass, size_t n);
 /* repo_key_remove(r, prefix): remove another slot (never the open one)
  * and its config entry. */
 int repo_key_remove(struct repo *r, const char *prefix);
+/* repo_key_revoke(r, prefix, slot_out, &n_allowed): mark another key of
+ * the config revoked (owner only; never the open one): the snapshots it
+ * signed that are good now are listed in its entry and stay valid
+ * (SNAP_REVOKED_OK); any other snapshot it signs, whatever its time, is
+ * rejected.  Its key slot stays (so it is told, see repo_key_is_revoked).
+ * slot_out and n_allowed (may be NULL) receive the key and the count of
+ * its snapshots kept.  [repo_revoke.c] */
+int repo_key_revoke(struct repo *r, const char *prefix, uint8_t slot_out[SLOT_ID_LEN],
+    uint32_t *n_allowed);
+/* repo_key_is_revoked(r): 1 if the key r was opened with is revoked in
+ * its config. [repo_revoke.c] */
+int repo_key_is_revoked(const struct repo *r);
 struct key_item {
 	uint8_t slot_id[SLOT_ID_LEN];
 	char object[96];

@@ -196,6 +196,9 @@ void repo_index_free(struct repo *r)
 	itable_free(&r->idx);
 	free(r->packs);
 	free(r->pack_map);
+	free(r->superseded);
+	r->superseded = NULL;
+	r->n_superseded = 0;
 	r->packs = NULL;
 	r->pack_map = NULL;
 	r->n_packs = r->cap_packs = 0;
@@ -278,7 +281,63 @@ struct load_ctx {
 	struct repo *r;
 	int skipped;
 	int failed;
+	/* superseding (docs/FORMAT.md, "Prune"): the index objects loaded
+	 * and those they supersede; skip: sorted names not to load */
+	uint8_t (*loaded)[ID_LEN];
+	uint32_t n_loaded, cap_loaded;
+	uint8_t (*super)[ID_LEN];
+	uint32_t n_super, cap_super;
+	const uint8_t (*skip)[ID_LEN];
+	uint32_t n_skip;
 };
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, ID_LEN);
+}
+
+static int ids_has(const uint8_t (*v)[ID_LEN], uint32_t n, const uint8_t id[ID_LEN])
+{
+	return n > 0 && bsearch(id, v, n, ID_LEN, id_cmp) != NULL;
+}
+
+static void ids_push(uint8_t (**v)[ID_LEN], uint32_t *n, uint32_t *cap, const uint8_t id[ID_LEN])
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*v = xreallocarray(*v, *cap, ID_LEN);
+	}
+	memcpy((*v)[(*n)++], id, ID_LEN);
+}
+
+/* ids_sort_unique(v, &n): sort and drop duplicates. */
+static void ids_sort_unique(uint8_t (*v)[ID_LEN], uint32_t *n)
+{
+	uint32_t k = 0;
+
+	if (*n == 0)
+		return;
+	qsort(v, *n, ID_LEN, id_cmp);
+	for (uint32_t i = 1; i < *n; i++)
+		if (memcmp(v[i], v[k], ID_LEN) != 0)
+			memcpy(v[++k], v[i], ID_LEN);
+	*n = k + 1;
+}
+
+uint32_t repo_pack_find(const struct repo *r, const uint8_t id[ID_LEN])
+{
+	if (r->pack_map_cap == 0)
+		return UINT32_MAX;
+	for (size_t i = slot_of(id, r->pack_map_cap); r->pack_map[i]; i = (i + 1) & (r->pack_map_cap - 1))
+		if (memcmp(r->packs[r->pack_map[i] - 1], id, ID_LEN) == 0)
+			return r->pack_map[i] - 1;
+	return UINT32_MAX;
+}
+
+int repo_is_superseded(const struct repo *r, const uint8_t id[ID_LEN])
+{
+	return ids_has((const uint8_t (*)[ID_LEN])r->superseded, r->n_superseded, id);
+}
 
 static void add_body(struct repo *r, const struct index_body *b)
 {
@@ -313,6 +372,16 @@ static int load_one(void *arg, const char *name, uint64_t size)
 	int rc;
 
 	(void)size;
+	{
+		const char *slash = strrchr(name, '/');
+		uint8_t h[ID_LEN];
+
+		if (slash && hex_decode(slash + 1, h, ID_LEN) == 0) {
+			if (ids_has(c->skip, c->n_skip, h))
+				return 0;	/* superseded: its replacement is loaded */
+			ids_push(&c->loaded, &c->n_loaded, &c->cap_loaded, h);
+		}
+	}
 	buf_init(&obj, 1u << 30);
 	rc = repo_read_object(r, name, &obj);
 	if (rc == 0)
@@ -327,6 +396,8 @@ static int load_one(void *arg, const char *name, uint64_t size)
 		return 0;
 	}
 	if (d == NULL) {
+		for (uint32_t i = 0; i < b.n_super; i++)
+			ids_push(&c->super, &c->n_super, &c->cap_super, b.supersedes[i]);
 		add_body(r, &b);
 		index_body_free(&b);
 		return 0;
@@ -343,13 +414,44 @@ static int load_one(void *arg, const char *name, uint64_t size)
 	return 0;
 }
 
+/* repo_load_index: index objects that another loaded index supersedes
+ * (prune wrote the replacement and has not yet deleted them, or was
+ * interrupted) must not be used: they name packs that may be gone.  They
+ * are rare, so the index is loaded once, and only if a loaded object
+ * turns out to be superseded is it loaded again without those. */
 int repo_load_index(struct repo *r)
 {
-	struct load_ctx c = { r, 0, 0 };
-	int rc = 0;
+	struct load_ctx c;
+	int rc = 0, again = 0;
 
+	memset(&c, 0, sizeof c);
+	c.r = r;
 	if (store_list(r->store, "index/", load_one, &c) < 0 || c.failed)
 		rc = -1;
+	ids_sort_unique(c.super, &c.n_super);
+	for (uint32_t i = 0; rc == 0 && i < c.n_loaded && !again; i++)
+		again = ids_has((const uint8_t (*)[ID_LEN])c.super, c.n_super, c.loaded[i]);
+	if (again) {
+		repo_index_free(r);
+		free(c.loaded);
+		c.loaded = NULL;
+		c.n_loaded = c.cap_loaded = 0;
+		c.skipped = 0;
+		c.skip = (const uint8_t (*)[ID_LEN])c.super;
+		c.n_skip = c.n_super;
+		c.super = NULL;
+		c.n_super = c.cap_super = 0;
+		if (store_list(r->store, "index/", load_one, &c) < 0 || c.failed)
+			rc = -1;
+		/* keep the first pass's list: it holds the second's too */
+		free(c.super);
+		c.super = (uint8_t (*)[ID_LEN])(uintptr_t)c.skip;
+		c.n_super = c.n_skip;
+	}
+	free(r->superseded);
+	r->superseded = c.super;
+	r->n_superseded = c.n_super;
+	free(c.loaded);
 	itable_compact(&r->idx);	/* the loaded index costs ~60 bytes an entry */
 	return rc < 0 ? rc : c.skipped;
 }
@@ -360,7 +462,12 @@ int repo_has_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN])
 
 	(void)type;
 	pthread_mutex_lock(&r->lock);
-	found = itable_find(&r->idx, id) != NULL;
+	{
+		const struct ient *e = itable_find(&r->idx, id);
+
+		/* a condemned blob may be deleted by a prune: not a duplicate */
+		found = e != NULL && !(e->flags & IE_CONDEMNED);
+	}
 	pthread_mutex_unlock(&r->lock);
 	return found;
 }

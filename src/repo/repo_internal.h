@@ -23,7 +23,11 @@ struct ient {
 	uint32_t raw;
 	uint8_t type;
 	uint8_t comp;
+	uint8_t flags;		/* IE_*: prune marks, condemned (in the padding) */
 };
+#define IE_REF 1		/* prune: referenced by a snapshot */
+#define IE_SURV 2		/* prune: has a copy in a pack that stays */
+#define IE_CONDEMNED 4		/* a prune plan condemns it: do not dedup */
 
 struct itable {
 	struct ient *v;		/* v[0..n): the entries */
@@ -70,6 +74,11 @@ struct repo {
 	uint32_t out_cap_packs, out_cap_locs;
 
 	uint64_t serial;		/* tells repos apart for per-thread readers */
+
+	/* index objects that loaded index objects supersede (repo_index.c) */
+	uint8_t (*superseded)[ID_LEN];
+	uint32_t n_superseded;
+	struct session *session;	/* a backup session (repo_session.c) */
 };
 
 /* The per-thread state of reading blobs: opened pack seals (an X25519
@@ -99,10 +108,32 @@ void itable_compact(struct itable *t);
 size_t itable_bytes(const struct itable *t);
 void itable_free(struct itable *t);
 uint32_t repo_pack_intern(struct repo *r, const uint8_t id[ID_LEN]);
+/* repo_pack_find(r, id): the pack's number, or UINT32_MAX if no loaded
+ * index names it. */
+uint32_t repo_pack_find(const struct repo *r, const uint8_t id[ID_LEN]);
+/* repo_is_superseded(r, id): 1 if a loaded index supersedes index id. */
+int repo_is_superseded(const struct repo *r, const uint8_t id[ID_LEN]);
 void repo_index_free(struct repo *r);
 
 /* repo_pack.c */
 void repo_pack_free(struct repo *r);
+/* repo_add_blob_force(r, type, id, p, n, &stored): repo_add_blob, but
+ * stores the blob even if the index knows it (prune's repacking: the new
+ * copy becomes the index's location once its pack is written). */
+int repo_add_blob_force(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
+    const uint8_t *p, size_t n, uint64_t *stored);
+/* repo_write_index(r, b, hash_out): seal and store an index object for b
+ * (also one with no packs, if it supersedes others).  hash_out may be
+ * NULL. */
+int repo_write_index(struct repo *r, const struct index_body *b, uint8_t hash_out[32]);
+
+/* repo_prune.c */
+/* repo_session_note(r, is_pack, id): this backup session wrote pack or
+ * index object id (for its stall check).  Thread-safe; no-op without a
+ * session. */
+void repo_session_note(struct repo *r, int is_pack, const uint8_t id[ID_LEN]);
+/* repo_session_end_quiet(r): end r's session if one is open (repo_close). */
+void repo_session_end_quiet(struct repo *r);
 /* reader_release(r): free this thread's reader if it belongs to r. */
 void reader_release(const struct repo *r);
 

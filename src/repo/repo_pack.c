@@ -151,6 +151,7 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	obj.len += PACK_FOOTER_LEN;
 	if (put_object(r, "data", obj.p, obj.len, hash, NULL, 0) != 0)
 		goto out;
+	repo_session_note(r, 1, hash);
 
 	/* Now the blobs have a home: point the index at it. */
 	pthread_mutex_lock(&r->lock);
@@ -204,8 +205,10 @@ static struct pending_blob *take_open(struct repo *r, uint32_t *n)
 	return v;
 }
 
-int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
-    const uint8_t *p, size_t n, uint64_t *stored)
+/* add_blob(r, type, id, p, n, stored, force): see repo_add_blob and
+ * repo_add_blob_force. */
+static int add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
+    const uint8_t *p, size_t n, uint64_t *stored, int force)
 {
 	struct pending_blob b;
 	struct pending_blob *full = NULL;
@@ -217,13 +220,18 @@ int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
 		errmsg("blob of %zu bytes is larger than the format allows", n);
 		return -1;
 	}
-	/* Claim the ID first, so two threads never store the same blob. */
+	/* Claim the ID first, so two threads never store the same blob.  A
+	 * blob a prune plan condemns is stored again (docs/FORMAT.md,
+	 * "Prune"): the condemned copy may be deleted. */
 	pthread_mutex_lock(&r->lock);
-	if (itable_find(&r->idx, id) != NULL) {
+	e = itable_find(&r->idx, id);
+	if (e != NULL && !force && !(e->flags & IE_CONDEMNED)) {
 		pthread_mutex_unlock(&r->lock);
 		return 0;
 	}
-	e = itable_insert(&r->idx, id);
+	if (e == NULL)
+		e = itable_insert(&r->idx, id);
+	e->flags &= (uint8_t)~IE_CONDEMNED;
 	e->pack = PACK_OPEN;
 	e->type = type;
 	e->raw = (uint32_t)n;
@@ -266,17 +274,34 @@ int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
 	return full ? write_pack(r, full, nfull) : 0;
 }
 
+int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
+    const uint8_t *p, size_t n, uint64_t *stored)
+{
+	return add_blob(r, type, id, p, n, stored, 0);
+}
+
+int repo_add_blob_force(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
+    const uint8_t *p, size_t n, uint64_t *stored)
+{
+	return add_blob(r, type, id, p, n, stored, 1);
+}
+
 /* write_index(r, b): seal and store an index object for body b. */
 static int write_index(struct repo *r, const struct index_body *b)
+{
+	return repo_write_index(r, b, NULL);
+}
+
+int repo_write_index(struct repo *r, const struct index_body *b, uint8_t hash_out[32])
 {
 	struct envelope env;
 	struct seal s = { 0 }, d = { 0 };
 	struct buf loc, dd, obj;
 	struct dedup_entry *de;
-	uint8_t hdr[ENVELOPE_LEN], lenb[4];
+	uint8_t hdr[ENVELOPE_LEN], lenb[4], h[32];
 	int rc = -1;
 
-	if (b->n_packs == 0)
+	if (b->n_packs == 0 && b->n_super == 0)
 		return 0;
 	env.kind = OBJ_INDEX;
 	env.epoch = r->cfg.epoch;
@@ -313,8 +338,11 @@ static int write_index(struct repo *r, const struct index_body *b)
 		goto out;
 	seal_encrypt(&d, 0, hdr, sizeof hdr, dd.p, dd.len, obj.p + obj.len);
 	obj.len += dd.len + AEAD_TAG_LEN;
-	if (put_object(r, "index", obj.p, obj.len, NULL, NULL, 0) != 0)
+	if (put_object(r, "index", obj.p, obj.len, h, NULL, 0) != 0)
 		goto out;
+	repo_session_note(r, 0, h);
+	if (hash_out)
+		memcpy(hash_out, h, 32);
 	rc = 0;
 out:
 	seal_end(&s);
@@ -433,15 +461,18 @@ void reader_release(const struct repo *r)
 	}
 }
 
-/* pack_seal(r, pack, &s): the opened seal of a pack, from a small cache. */
-static int pack_seal(struct repo *r, uint32_t pack, struct seal **out)
+/* pack_seal(r, pack, whole, n, &s): the opened seal of a pack, from a small
+ * cache; its header is read from whole (the pack's bytes, n of them) when
+ * given, else fetched. */
+static int pack_seal(struct repo *r, uint32_t pack, const uint8_t *whole, size_t n,
+    struct seal **out)
 {
 	struct reader *rd = thread_reader(r);
 	struct seal_cache_ent *victim = &rd->seals[0];
 	struct envelope env;
 	struct buf hdr;
 	char name[80];
-	int rc;
+	int rc = 0;
 
 	for (int i = 0; i < SEAL_CACHE; i++) {
 		if (rd->seals[i].pack == pack) {
@@ -456,7 +487,10 @@ static int pack_seal(struct repo *r, uint32_t pack, struct seal **out)
 	repo_pack_name(r->packs[pack], name);
 	pthread_mutex_unlock(&r->lock);
 	buf_init(&hdr, ENVELOPE_LEN);
-	rc = store_get(r->store, name, 0, ENVELOPE_LEN, &hdr);
+	if (whole != NULL && n >= ENVELOPE_LEN)
+		buf_append(&hdr, whole, ENVELOPE_LEN);
+	else
+		rc = store_get(r->store, name, 0, ENVELOPE_LEN, &hdr);
 	if (rc == 1)
 		errmsg("pack %s is missing from %s", name, store_url(r->store));
 	if (rc != 0)
@@ -480,6 +514,19 @@ static int pack_seal(struct repo *r, uint32_t pack, struct seal **out)
 out:
 	buf_free(&hdr);
 	return rc;
+}
+
+/* forget_seal(r, pack): drop a cached seal (its header may be damaged). */
+static void forget_seal(struct repo *r, uint32_t pack)
+{
+	struct reader *rd = thread_reader(r);
+
+	for (int i = 0; i < SEAL_CACHE; i++) {
+		if (rd->seals[i].pack == pack) {
+			seal_end(&rd->seals[i].seal);
+			rd->seals[i].pack = UINT32_MAX;
+		}
+	}
 }
 
 /* open_blob(r, name, s, type, id, comp, raw, ct, n, out): decrypt,
@@ -556,17 +603,24 @@ int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 	}
 	repo_pack_name(r->packs[ent.pack], name);
 	pthread_mutex_unlock(&r->lock);
-	if ((rc = pack_seal(r, e->pack, &s)) != 0)
-		return rc;
 	rd = thread_reader(r);
 	if (r->cfg.pack_size > PACK_READ_WHOLE) {
-		/* unusually large packs: just the blob */
-		buf_init(&ct, SIZE_MAX);
-		rc = store_get(r->store, name, e->offset, e->length, &ct);
-		if (rc == 0)
-			rc = open_blob(r, name, s, e->offset, e->type, e->id, e->comp, e->raw, ct.p, ct.len, out);
-		buf_free(&ct);
+		/* unusually large packs: just the blob; damage found on one
+		 * copy sends us to the next */
+		do {
+			forget_seal(r, e->pack);
+			buf_init(&ct, SIZE_MAX);
+			rc = pack_seal(r, e->pack, NULL, 0, &s);
+			if (rc == 0)
+				rc = store_get(r->store, name, e->offset, e->length, &ct);
+			if (rc == 0)
+				rc = open_blob(r, name, s, e->offset, e->type, e->id, e->comp, e->raw, ct.p, ct.len, out);
+			buf_free(&ct);
+		} while (rc == R_CORRUPT && store_distrust(r->store, name) == 0);
 	} else {
+		/* the whole pack (checked against its name by the store, and
+		 * so by every copy in turn) gives the header too */
+		rc = 0;
 		if (rd->pack_no != e->pack) {
 			rd->pack_no = UINT32_MAX;
 			rd->pack.len = 0;
@@ -575,6 +629,8 @@ int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 			if (rc == 0)
 				rd->pack_no = e->pack;
 		}
+		if (rc == 0)
+			rc = pack_seal(r, e->pack, rd->pack.p, rd->pack.len, &s);
 		if (rc == 0 && ((uint64_t)e->offset + e->length > rd->pack.len)) {
 			errmsg("pack %s in %s is truncated: blob at %u+%u lies past its end",
 			    name, store_url(r->store), e->offset, e->length);

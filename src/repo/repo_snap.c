@@ -29,14 +29,14 @@ int repo_load_tree(struct repo *r, const uint8_t id[ID_LEN], struct tree *t)
 {
 	struct buf b;
 	int rc;
-	char hex[2 * ID_LEN + 1];
+	char hex[2 * ID_LEN + 1], why[400];
 
 	memset(t, 0, sizeof *t);
 	buf_init(&b, MAX_BLOB);
 	rc = repo_read_blob(r, id, &b);
-	if (rc == 0 && tree_decode(b.p, b.len, t) != 0) {
+	if (rc == 0 && tree_decode_why(b.p, b.len, t, why, sizeof why) != 0) {
 		hex_encode(id, ID_LEN, hex);
-		errmsg("tree %s is malformed", hex);
+		errmsg("tree %s is malformed: %s", hex, why);
 		rc = R_CORRUPT;
 	}
 	buf_free(&b);
@@ -101,7 +101,8 @@ static void verify_signer(const struct repo *r, struct snap_item *it, const uint
 				return;
 			}
 		}
-		snprintf(it->why, sizeof it->why, "signed by revoked key '%s' after its revocation", k->name);
+		snprintf(it->why, sizeof it->why, "signed by revoked key '%s' and not one of the "
+		    "snapshots it made before its revocation", k->name);
 		return;
 	}
 	it->status = SNAP_OK;
