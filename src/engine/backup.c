@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/backup_internal.h"
 #include "engine/filecache.h"
+#include "source/source.h"
 #include "util/util.h"
 #include "util/workq.h"
 
@@ -98,6 +100,8 @@ struct bctx {
 	struct workq *q;
 	struct pend *pend;		/* files waiting for their chunk IDs */
 	size_t n_pend, cap_pend;
+	struct node *extra;		/* top-level nodes of cloud sources */
+	size_t n_extra;
 };
 
 /* collect(c): wait for the workers, then give every pending file its
@@ -657,6 +661,27 @@ static char *clean_path(const char *p)
 	return out;
 }
 
+/* merge_extra(c, t): add the cloud sources' top-level nodes to the root
+ * tree t (they move into t); a local path of the same name is an error. */
+static int merge_extra(struct bctx *c, struct tree *t)
+{
+	t->nodes = xreallocarray(t->nodes, t->n + c->n_extra, sizeof *t->nodes);
+	for (size_t i = 0; i < c->n_extra; i++)
+		t->nodes[t->n++] = c->extra[i];
+	free(c->extra);
+	c->extra = NULL;
+	c->n_extra = 0;
+	qsort(t->nodes, t->n, sizeof *t->nodes, node_cmp);
+	for (uint32_t i = 1; i < t->n; i++)
+		if (node_cmp(&t->nodes[i - 1], &t->nodes[i]) == 0) {
+			errmsg("cannot back up the local path /%s together with cloud sources: "
+			    "both would be /%s in the snapshot; make two backups",
+			    (const char *)t->nodes[i].name, (const char *)t->nodes[i].name);
+			return -1;
+		}
+	return 0;
+}
+
 /* save_source_dir(c, prefix, srcs, n, id): the tree of directory prefix
  * ("/" or "/a/b") holding the sources that lie below it.  srcs are sorted
  * and none is below another. */
@@ -720,6 +745,8 @@ static int save_prefix(struct bctx *c, const char *prefix, char **srcs, size_t n
 		free(parent);
 		i = j;
 	}
+	if (rc == 0 && plen == 0 && c->n_extra > 0)
+		rc = merge_extra(c, &t);
 	if (rc == 0 && collect(c) != 0)
 		rc = -1;
 	if (rc == 0) {
@@ -820,8 +847,11 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 	c.t0 = mono_sec();
 	if (repo_need(r, CAN_OWNER | CAN_WRITE, "make backups") != 0)
 		return -1;
-	if (repo_load_index(r) < 0)
+	/* a session (docs/FORMAT.md, "Prune"): marker, condemned blobs, index */
+	if (repo_session_begin(r) < 0) {
+		repo_session_end(r);
 		return -1;
+	}
 	c.work.r = r;
 	if ((c.q = workq_start(&job_fns, &c.work, workq_threads(), MAX_QUEUED)) == NULL)
 		return -1;
@@ -836,8 +866,48 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 		list_add(&srcs, &n, o->stdin_name);
 		rc = save_stdin(&c, root);
 	} else {
+		char **urls = NULL;
+		size_t nurls = 0;
+
+		for (size_t i = 0; i < o->n_paths; i++)
+			if (source_is_url(o->paths[i]))
+				list_add(&urls, &nurls, o->paths[i]);
+		if (nurls > 0) {
+			/* cloud sources first: their nodes join the root tree */
+			int got = bsrc_backup(&c, urls, nurls, &c.extra, &c.n_extra);
+
+			if (got < 0 || nurls == o->n_paths) {
+				/* failed, or cloud sources only: a root tree of their nodes */
+				struct tree t = { 0, NULL };
+				uint64_t stored;
+
+				/* nothing could be read at all: no snapshot */
+				if (got == 1 && c.n_extra == 0)
+					got = -1;
+				rc = got < 0 ? -1 : merge_extra(&c, &t);
+				if (rc == 0 && (rc = collect(&c)) == 0) {
+					rc = repo_save_tree(r, &t, root, &stored);
+					res->added_bytes += stored;
+				}
+				tree_free(&t);
+				for (size_t i = 0; i < nurls; i++)
+					list_add(&srcs, &n, urls[i]);
+				for (size_t i = 0; i < nurls; i++)
+					free(urls[i]);
+				free(urls);
+				urls = NULL;
+				nurls = 0;
+				if (rc != 0)
+					goto out;
+				goto sources_done;
+			}
+		}
 		for (size_t i = 0; i < o->n_paths; i++) {
-			char *p = clean_path(o->paths[i]);
+			char *p;
+
+			if (source_is_url(o->paths[i]))
+				continue;
+			p = clean_path(o->paths[i]);
 
 			if (p == NULL) {
 				errmsg_errno("cannot resolve %s", o->paths[i]);
@@ -881,13 +951,23 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 			}
 			c.root_dev = st.st_dev;
 		}
-		if (strcmp(srcs[0], "/") == 0) {
+		if (strcmp(srcs[0], "/") == 0 && c.n_extra > 0) {
+			errmsg("cannot back up / together with cloud sources: make two backups");
+			rc = -1;
+		} else if (strcmp(srcs[0], "/") == 0) {
 			int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 			rc = fd < 0 ? -1 : save_dir(&c, fd, "/", root);
 		} else {
 			rc = save_prefix(&c, "/", srcs, n, root);
 		}
+		/* the snapshot lists the cloud sources after the paths */
+		for (size_t i = 0; i < nurls; i++) {
+			list_add(&srcs, &n, urls[i]);
+			free(urls[i]);
+		}
+		free(urls);
+sources_done:;
 	}
 	progress(&c, 1);
 	if (collect(&c) != 0)
@@ -899,7 +979,7 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 		goto out;
 	}
 	/* The snapshot */
-	s.time_ns = now_ns();
+	s.time_ns = o->time_ns ? o->time_ns : now_ns();
 	if (o->host)
 		snprintf(host, sizeof host, "%s", o->host);
 	else if (gethostname(host, sizeof host) != 0)
@@ -921,13 +1001,23 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 	s.n_changed = (uint32_t)c.n_changed;
 	s.changed = c.changed;
 	{
-		const char *u = repo_url(r);
-		char *copies[1] = { (char *)(uintptr_t)u };
+		/* the copies that hold everything so far */
+		size_t nc = repo_copies(r);
+		char **copies = xcalloc(nc, sizeof *copies);
 
-		s.n_copies = 1;
+		for (size_t i = 0; i < nc; i++) {
+			struct store_copy_info ci;
+
+			repo_copy_info(r, i, &ci);
+			if (!ci.down && ci.n_lacks == 0)
+				copies[s.n_copies++] = (char *)(uintptr_t)ci.url;
+		}
 		s.copies = copies;
 		s.program = (char *)(uintptr_t)"twofold " TWOFOLD_VERSION;
-		rc = repo_save_snapshot(r, &s, res->snapshot);
+		rc = repo_session_check(r);	/* FORMAT.md 14.2: a stalled backup */
+		if (rc == 0)
+			rc = repo_save_snapshot(r, &s, res->snapshot);
+		free(copies);
 	}
 	if (rc != 0)
 		goto out;
@@ -953,9 +1043,125 @@ out:
 	}
 	collect(&c);
 	workq_stop(c.q);
+	if (repo_session_end(r) != 0 && rc >= 0)
+		errmsg("warning: the backup's end marker could not be written; a prune "
+		    "waits for this backup until its grace period has passed");
 	free(c.pend);
+	for (size_t i = 0; i < c.n_extra; i++)
+		node_free(&c.extra[i]);
+	free(c.extra);
 	fc_free(&c.cache);
 	free(cache_dir);
 	free(c.buf);
 	return rc;
+}
+
+/* ---- for backup_source.c (backup_internal.h) ---- */
+
+/* store_reader(c, rd, arg, n, p): store_stream with a reader callback. */
+static int store_reader(struct bctx *c, bk_reader rd, void *arg, struct node *n, struct pend *p)
+{
+	const struct chunker *ch = repo_chunker(c->r);
+	size_t have = 0;
+	int eof = 0;
+
+	n->size = 0;
+	for (;;) {
+		size_t off = 0;
+
+		while (!eof && have < c->cap) {
+			ssize_t got = rd(arg, c->buf + have, c->cap - have);
+
+			if (got < 0)
+				return (int)got;
+			if (got == 0)
+				eof = 1;
+			have += (size_t)got;
+		}
+		if (have == 0)
+			break;
+		while (off < have) {
+			size_t len = chunker_next(ch, c->buf + off, have - off);
+
+			if (!eof && off + len == have && len < ch->max)
+				break;
+			if (p->nj == p->cap) {
+				p->cap = p->cap ? p->cap * 2 : 4;
+				p->jobs = xreallocarray(p->jobs, p->cap, sizeof *p->jobs);
+			}
+			p->jobs[p->nj++] = submit(c, c->buf + off, len);
+			n->size += len;
+			c->done_bytes += len;
+			off += len;
+			progress(c, 0);
+		}
+		memmove(c->buf, c->buf + off, have - off);
+		have -= off;
+		if (eof && have == 0)
+			break;
+	}
+	return 0;
+}
+
+int bk_stream(struct bctx *c, bk_reader rd, void *arg, struct node *n)
+{
+	struct pend *pd = pend_new(c, n);
+	int rc = store_reader(c, rd, arg, n, pd);
+
+	if (rc != 0)
+		pend_drop_last(c);
+	return rc;
+}
+
+int bk_save_tree(struct bctx *c, const struct tree *t, uint8_t id[ID_LEN])
+{
+	uint64_t stored;
+	int rc;
+
+	if (collect(c) != 0)
+		return -1;
+	rc = repo_save_tree(c->r, t, id, &stored);
+	c->res->added_bytes += stored;
+	return rc;
+}
+
+int bk_collect(struct bctx *c)
+{
+	return collect(c);
+}
+
+struct repo *bk_repo(struct bctx *c)
+{
+	return c->r;
+}
+
+const struct backup_opts *bk_opts(struct bctx *c)
+{
+	return c->o;
+}
+
+struct backup_result *bk_result(struct bctx *c)
+{
+	return c->res;
+}
+
+void bk_unreadable(struct bctx *c, const char *path)
+{
+	list_add(&c->bad, &c->n_bad, path);
+}
+
+void bk_changed(struct bctx *c, const char *path)
+{
+	list_add(&c->changed, &c->n_changed, path);
+}
+
+void bk_progress(struct bctx *c, uint64_t bytes)
+{
+	c->done_bytes += bytes;
+	progress(c, 0);
+}
+
+void bk_add_total(struct bctx *c, uint64_t bytes)
+{
+	c->total_bytes += bytes;
 }

@@ -12,62 +12,12 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "util/idset.h"
 #include "util/json.h"
 #include "util/util.h"
 #include "util/workq.h"
 
-struct idset {
-	uint8_t (*v)[ID_LEN];
-	size_t cap, n;
-};
-
-static size_t idslot(const uint8_t *id, size_t cap)
-{
-	uint64_t h;
-
-	memcpy(&h, id, sizeof h);
-	return (size_t)h & (cap - 1);
-}
-
-static int idset_has(const struct idset *s, const uint8_t id[ID_LEN])
-{
-	static const uint8_t zero[ID_LEN];
-
-	if (s->cap == 0)
-		return 0;
-	for (size_t i = idslot(id, s->cap);; i = (i + 1) & (s->cap - 1)) {
-		if (memcmp(s->v[i], zero, ID_LEN) == 0)
-			return 0;
-		if (memcmp(s->v[i], id, ID_LEN) == 0)
-			return 1;
-	}
-}
-
-/* idset_add(s, id): 1 if newly added.  (An all-zero ID cannot be a keyed
- * hash output in practice, so it marks empty slots.) */
-static int idset_add(struct idset *s, const uint8_t id[ID_LEN])
-{
-	static const uint8_t zero[ID_LEN];
-	size_t i;
-
-	if (idset_has(s, id))
-		return 0;
-	if ((s->n + 1) * 2 > s->cap) {
-		struct idset n = { 0, s->cap ? s->cap * 2 : 1024, 0 };
-
-		n.v = xcalloc(n.cap, ID_LEN);
-		for (size_t j = 0; j < s->cap; j++)
-			if (memcmp(s->v[j], zero, ID_LEN) != 0)
-				idset_add(&n, s->v[j]);
-		free(s->v);
-		*s = n;
-	}
-	for (i = idslot(id, s->cap); memcmp(s->v[i], zero, ID_LEN) != 0; i = (i + 1) & (s->cap - 1))
-		;
-	memcpy(s->v[i], id, ID_LEN);
-	s->n++;
-	return 1;
-}
+_Static_assert(ID_LEN == IDSET_ID_LEN, "idset holds blob and pack IDs");
 
 struct cctx {
 	struct repo *r;
@@ -357,7 +307,7 @@ int engine_check(struct repo *r, const struct check_opts *o)
 		rc = 0;
 	}
 out:
-	free(c.trees.v);
-	free(c.packs_in_store.v);
+	idset_free(&c.trees);
+	idset_free(&c.packs_in_store);
 	return rc;
 }

@@ -159,7 +159,7 @@ void fc_load(struct filecache *fc, const char *dir)
 	buf_free(&b);
 }
 
-static int mkdir_p(const char *path)
+int fc_mkdir_p(const char *path)
 {
 	char *p = xstrdup(path);
 
@@ -190,7 +190,7 @@ int fc_save(struct filecache *fc, int keep_unseen)
 	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	if (mkdir_p(dir) != 0) {
+	if (fc_mkdir_p(dir) != 0) {
 		errmsg_errno("cannot create cache directory %s (the backup is fine; "
 		    "the next one reads all files again)", dir);
 		free(dir);

@@ -36,6 +36,8 @@ void fc_put(struct filecache *fc, struct fc_entry *e);
  * entries not seen by this backup are dropped unless keep_unseen. */
 int fc_save(struct filecache *fc, int keep_unseen);
 void fc_free(struct filecache *fc);
+/* fc_mkdir_p(path): make path and its parents (mode 0700); -1 with errno. */
+int fc_mkdir_p(const char *path);
 /* fc_default_dir(repo_id_hex, override): the cache directory to use. */
 char *fc_default_dir(const char *repo_id_hex, const char *override);
 /* fc_decode(fc, p, n): parse a cache file image (fuzzed); -1 if malformed. */

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "source/source.h"
 #include "util/json.h"
 #include "util/util.h"
 #include "util/workq.h"
@@ -1158,6 +1159,24 @@ static void summary(struct rctx *c)
 		json_ku64(&j, "errors", c->errors);
 		json_key(&j, "seconds");
 		fprintf(stdout, "%.3f", secs);
+		/* which copy served what (a repository of one copy: that one) */
+		json_key(&j, "copies");
+		json_begin_arr(&j);
+		for (size_t i = 0; i < repo_copies(c->r); i++) {
+			struct store_copy_info ci;
+
+			repo_copy_info(c->r, i, &ci);
+			json_begin_obj(&j);
+			json_kstr(&j, "copy", ci.url);
+			json_ku64(&j, "objects_served", ci.served);
+			json_ku64(&j, "bytes_served", ci.served_bytes);
+			json_ku64(&j, "missing", ci.missing);
+			json_ku64(&j, "damaged", ci.corrupt);
+			json_key(&j, "reachable");
+			json_bool(&j, !ci.down);
+			json_end_obj(&j);
+		}
+		json_end_arr(&j);
 		json_end_obj(&j);
 		json_end(&j);
 	}
@@ -1178,6 +1197,8 @@ int engine_restore(struct repo *r, const struct snap_item *snap, const struct re
 	size_t nact = 0;
 	int rc = -1, all = o->n_includes == 0, fd, found;
 
+	if (source_is_url(o->target))
+		return engine_restore_cloud(r, snap, o);
 	memset(&c, 0, sizeof c);
 	pthread_mutex_init(&c.mu, NULL);
 	c.r = r;

@@ -148,6 +148,12 @@ void json_bool(struct json *j, int v)
 	fputs(v ? "true" : "false", j->f);
 }
 
+void json_double(struct json *j, double v, int prec)
+{
+	pre(j);
+	fprintf(j->f, "%.*f", prec, v == v && v - v == 0 ? v : 0.0);
+}
+
 void json_null(struct json *j)
 {
 	pre(j);

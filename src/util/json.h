@@ -29,6 +29,8 @@ void json_hex(struct json *j, const uint8_t *p, size_t n);
 void json_u64(struct json *j, uint64_t v);
 void json_i64(struct json *j, int64_t v);
 void json_bool(struct json *j, int v);
+/* json_double(j, v, prec): v with prec decimals (not NaN or infinite). */
+void json_double(struct json *j, double v, int prec);
 void json_null(struct json *j);
 /* json_time(j, ns): RFC 3339 UTC with nanoseconds. */
 void json_time(struct json *j, int64_t ns);

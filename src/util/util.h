@@ -12,6 +12,8 @@
 #define EXIT_PARTIAL 3     /* backup finished, some sources unreadable */
 #define EXIT_INTEGRITY 10  /* check found damaged or missing objects */
 #define EXIT_ROLLBACK 11   /* a copy hides or rolled back snapshots */
+#define EXIT_LAG 12        /* done, but a copy lacks objects: run sync */
+#define EXIT_ACCESS 13     /* a backup host holds a credential that can delete */
 
 /* Verbosity: 0 quiet, 1 normal, 2 verbose.  Set by the CLI. */
 extern int util_verbosity;

@@ -1,0 +1,57 @@
+/* source_internal.h: what the files of src/source share.  Not for use
+ * outside src/source. */
+#ifndef TWOFOLD_SOURCE_INTERNAL_H
+#define TWOFOLD_SOURCE_INTERNAL_H
+
+#include "source/source.h"
+#include "store/http.h"
+
+struct source {
+	enum source_kind kind;
+	char *url;
+	char *prefix;		/* "" or "PREFIX/" */
+	struct http *h;
+	/* Azure */
+	char *account, *container;
+	char *endpoint;		/* scheme://host[:port][/path], no trailing '/' */
+	char *path_base;	/* the endpoint's path ("" or "/devstoreaccount1") */
+	uint8_t key[128];
+	size_t keylen;		/* 0: SAS */
+	char *sas;
+	char sas_expiry[64];
+	int64_t sas_expires;
+	/* S3 */
+	char *bucket, *base, *sigv4, *userpwd, *token_hdr, *region;
+};
+
+struct src_qp {
+	const char *k, *v;
+};
+struct src_hdr {
+	const char *k, *v;
+};
+
+/* src_az_request(s, method, blob, q, nq, h, nh, body, n, out, rh, rs): one
+ * Azure request on the container (blob NULL) or the blob with that full
+ * name; signed with Shared Key or carrying the SAS.  http_do's value. */
+int src_az_request(struct source *s, const char *method, const char *blob,
+    const struct src_qp *q, size_t nq, const struct src_hdr *h, size_t nh,
+    const void *body, size_t n, struct buf *out, struct buf *rh, struct http_resp *rs);
+/* src_s3_request(s, method, url, h, nh, body, n, out, rh, rs): SigV4. */
+int src_s3_request(struct source *s, const char *method, const char *url,
+    const struct src_hdr *h, size_t nh, const void *body, size_t n, struct buf *out,
+    struct buf *rh, struct http_resp *rs);
+char *src_s3_object_url(const struct source *s, const char *name);
+char *src_escape_path(const char *name);
+/* src_fail(s, rc, rs, body, bn, what, obj): "source URL: cannot WHAT OBJ:
+ * HTTP ... advice".  -1. */
+int src_fail(struct source *s, int rc, const struct http_resp *rs, const void *body, size_t bn,
+    const char *what, const char *obj);
+int src_digits(const char *p, int k);
+/* src_table_request(s, method, path, query, body, n, out, rh, rs): one
+ * Table service request (path below the endpoint, e.g. "/Tables"),
+ * Shared Key Lite or SAS. */
+int src_table_request(struct source *s, const char *method, const char *path, const char *query,
+    const void *body, size_t n, struct buf *out, struct buf *rh, struct http_resp *rs);
+
+#endif

@@ -1,0 +1,852 @@
+/* source_table.c: Azure Tables as a source (azure-table://ACCOUNT/TABLE):
+ * every entity exported as one canonical JSON line, and JSON lines put
+ * back into a table (see source.h and docs/FORMAT.md §15).
+ *
+ * Requests use the Table service's JSON (odata=fullmetadata) and are
+ * signed with Shared Key Lite (HMAC-SHA256 of "Date\nCanonicalizedResource")
+ * or carry a SAS.  Query Entities pages are followed through the
+ * x-ms-continuation-NextPartitionKey / NextRowKey headers. */
+#include "source/source_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "util/util.h"
+
+#define TABLE_VERSION "2019-02-02"
+#define PAGE_MAX ((size_t)32 << 20)
+
+/* ---- a small JSON reader: flat objects of scalars ---- */
+
+struct jtok {
+	int kind;		/* 's' string, 'n' number, 't' true, 'f' false, 'z' null, 'o' object, 'a' array */
+	const char *p;		/* raw token (strings: inside the quotes, still escaped) */
+	size_t n;
+};
+
+static const char *ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* skip_value(p, e, t): one value; nested objects/arrays are skipped whole
+ * (depth-limited).  Returns the end, or NULL if malformed. */
+static const char *skip_value(const char *p, const char *e, struct jtok *t, int depth)
+{
+	p = ws(p, e);
+	if (p >= e || depth > 32)
+		return NULL;
+	t->p = p;
+	if (*p == '"') {
+		const char *q = p + 1;
+
+		while (q < e && *q != '"') {
+			if (*q == '\\') {
+				if (q + 1 >= e)
+					return NULL;
+				q++;
+			} else if ((unsigned char)*q < 0x20) {
+				return NULL;
+			}
+			q++;
+		}
+		if (q >= e)
+			return NULL;
+		t->kind = 's';
+		t->p = p + 1;
+		t->n = (size_t)(q - p - 1);
+		return q + 1;
+	}
+	if (*p == '{' || *p == '[') {
+		char close = *p == '{' ? '}' : ']';
+		const char *q = ws(p + 1, e);
+		struct jtok sub;
+
+		t->kind = *p == '{' ? 'o' : 'a';
+		if (q < e && *q == close) {
+			t->n = (size_t)(q + 1 - p);
+			return q + 1;
+		}
+		for (;;) {
+			if (close == '}') {
+				q = skip_value(q, e, &sub, depth + 1);
+				if (q == NULL || sub.kind != 's')
+					return NULL;
+				q = ws(q, e);
+				if (q >= e || *q != ':')
+					return NULL;
+				q++;
+			}
+			q = skip_value(q, e, &sub, depth + 1);
+			if (q == NULL)
+				return NULL;
+			q = ws(q, e);
+			if (q < e && *q == ',') {
+				q++;
+				continue;
+			}
+			if (q < e && *q == close)
+				break;
+			return NULL;
+		}
+		t->n = (size_t)(q + 1 - p);
+		return q + 1;
+	}
+	if (e - p >= 4 && memcmp(p, "true", 4) == 0) {
+		t->kind = 't';
+		t->n = 4;
+		return p + 4;
+	}
+	if (e - p >= 5 && memcmp(p, "false", 5) == 0) {
+		t->kind = 'f';
+		t->n = 5;
+		return p + 5;
+	}
+	if (e - p >= 4 && memcmp(p, "null", 4) == 0) {
+		t->kind = 'z';
+		t->n = 4;
+		return p + 4;
+	}
+	{
+		const char *q = p;
+
+		if (q < e && *q == '-')
+			q++;
+		if (q >= e || !isdigit((unsigned char)*q))
+			return NULL;
+		while (q < e && (isdigit((unsigned char)*q) || *q == '.' || *q == 'e' || *q == 'E' ||
+		    *q == '+' || *q == '-'))
+			q++;
+		t->kind = 'n';
+		t->n = (size_t)(q - p);
+		return q;
+	}
+}
+
+/* unescape(t, out): a string token's bytes (\uXXXX as UTF-8, surrogate
+ * pairs joined).  0 or -1. */
+static int unescape(const struct jtok *t, struct buf *out)
+{
+	out->len = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		char c = t->p[i];
+
+		if (c != '\\') {
+			buf_append(out, &c, 1);
+			continue;
+		}
+		if (++i >= t->n)
+			return -1;
+		c = t->p[i];
+		switch (c) {
+		case '"': case '\\': case '/':
+			buf_append(out, &c, 1);
+			break;
+		case 'b': buf_append(out, "\b", 1); break;
+		case 'f': buf_append(out, "\f", 1); break;
+		case 'n': buf_append(out, "\n", 1); break;
+		case 'r': buf_append(out, "\r", 1); break;
+		case 't': buf_append(out, "\t", 1); break;
+		case 'u': {
+			unsigned long cp = 0;
+			uint8_t u[4];
+			size_t ul;
+
+			for (int k = 0; k < 4; k++) {
+				char h = ++i < t->n ? t->p[i] : 0;
+
+				if (!isxdigit((unsigned char)h))
+					return -1;
+				cp = cp * 16 + (unsigned long)(isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10));
+			}
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				unsigned long lo = 0;
+
+				if (i + 6 >= t->n || t->p[i + 1] != '\\' || t->p[i + 2] != 'u')
+					return -1;
+				i += 2;
+				for (int k = 0; k < 4; k++) {
+					char h = t->p[++i];
+
+					if (!isxdigit((unsigned char)h))
+						return -1;
+					lo = lo * 16 + (unsigned long)(isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10));
+				}
+				if (lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+				return -1;
+			}
+			if (cp == 0)
+				return -1;	/* NUL: not in our strings */
+			if (cp < 0x80) {
+				u[0] = (uint8_t)cp;
+				ul = 1;
+			} else if (cp < 0x800) {
+				u[0] = (uint8_t)(0xc0 | cp >> 6);
+				u[1] = (uint8_t)(0x80 | (cp & 0x3f));
+				ul = 2;
+			} else if (cp < 0x10000) {
+				u[0] = (uint8_t)(0xe0 | cp >> 12);
+				u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+				u[2] = (uint8_t)(0x80 | (cp & 0x3f));
+				ul = 3;
+			} else {
+				u[0] = (uint8_t)(0xf0 | cp >> 18);
+				u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+				u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+				u[3] = (uint8_t)(0x80 | (cp & 0x3f));
+				ul = 4;
+			}
+			buf_append(out, u, ul);
+			break;
+		}
+		default:
+			return -1;
+		}
+	}
+	return out->overflow ? -1 : 0;
+}
+
+static void put_jstr(struct buf *o, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	buf_append(o, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+
+			buf_append(o, e, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+			buf_append(o, e, 6);
+		} else {
+			buf_append(o, &c, 1);
+		}
+	}
+	buf_append(o, "\"", 1);
+}
+
+struct tprop {
+	char *name;
+	char type[16];		/* Edm.* */
+	char *value;		/* decoded string, or the number / true / false text */
+	int quoted;		/* the value is written as a JSON string */
+};
+
+static int tprop_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct tprop *)x)->name, ((const struct tprop *)y)->name);
+}
+
+static const char *const edm_types[] = { "Edm.Binary", "Edm.Boolean", "Edm.DateTime",
+	"Edm.Double", "Edm.Guid", "Edm.Int32", "Edm.Int64", "Edm.String" };
+
+static int edm_ok(const char *t)
+{
+	for (size_t i = 0; i < sizeof edm_types / sizeof edm_types[0]; i++)
+		if (strcmp(t, edm_types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* entity_line(p, e, out): one entity object (odata JSON) as the canonical
+ * line: {"PartitionKey":..,"RowKey":..,"Timestamp":.., then every other
+ * property sorted by name as "NAME@odata.type":"Edm.X","NAME":VALUE}.
+ * Values keep their JSON text (numbers as sent; strings re-escaped). */
+int src_table_entity_line(const char *p, size_t n, struct buf *out)
+{
+	const char *e = p + n, *q = ws(p, e);
+	struct tprop *v = NULL;
+	size_t nv = 0;
+	struct buf k, s;
+	char *pk = NULL, *rk = NULL, *ts = NULL;
+	int ret = -1;
+
+	buf_init(&k, 4096);
+	buf_init(&s, (size_t)1 << 20);
+	if (q >= e || *q != '{')
+		goto out;
+	q = ws(q + 1, e);
+	if (q < e && *q == '}') {
+		q++;
+		goto done;
+	}
+	for (;;) {
+		struct jtok kt, vt;
+		char *key;
+
+		q = skip_value(q, e, &kt, 0);
+		if (q == NULL || kt.kind != 's' || unescape(&kt, &k) != 0 || buf_append(&k, "", 1) != 0)
+			goto out;
+		key = (char *)k.p;
+		q = ws(q, e);
+		if (q >= e || *q != ':')
+			goto out;
+		q = skip_value(q + 1, e, &vt, 0);
+		if (q == NULL)
+			goto out;
+		if (strncmp(key, "odata.", 6) == 0 || vt.kind == 'o' || vt.kind == 'a' || vt.kind == 'z') {
+			/* metadata, nested values, nulls: not properties */
+		} else {
+			size_t kl = strlen(key);
+			int is_type = kl > 11 && strcmp(key + kl - 11, "@odata.type") == 0;
+			struct tprop *t = NULL;
+
+			if (is_type)
+				key[kl - 11] = '\0';
+			if (key[0] == '\0' || strlen(key) > 255)
+				goto out;
+			for (size_t i = 0; i < nv; i++)
+				if (strcmp(v[i].name, key) == 0)
+					t = &v[i];
+			if (t == NULL) {
+				if (nv >= 1024)
+					goto out;
+				v = xreallocarray(v, nv + 1, sizeof *v);
+				t = &v[nv++];
+				memset(t, 0, sizeof *t);
+				t->name = xstrdup(key);
+			}
+			if (is_type) {
+				if (vt.kind != 's' || unescape(&vt, &s) != 0 || s.len == 0 ||
+				    s.len >= sizeof t->type)
+					goto out;
+				memcpy(t->type, s.p, s.len);
+				t->type[s.len] = '\0';
+				if (!edm_ok(t->type))
+					goto out;
+			} else {
+				if (t->value)
+					goto out;	/* twice */
+				if (vt.kind == 's') {
+					/* NUL-terminated even when empty */
+					if (unescape(&vt, &s) != 0 || buf_append(&s, "", 1) != 0 ||
+					    memchr(s.p, '\0', s.len - 1) != NULL)
+						goto out;
+					t->value = xmemdup(s.p, s.len);
+					t->quoted = 1;
+				} else {
+					t->value = xmemdup(vt.p, vt.n + 1);
+					t->value[vt.n] = '\0';
+				}
+				if (!t->type[0]) {
+					/* inferred: string, boolean, Int32, Double */
+					const char *ty = vt.kind == 's' ? "Edm.String" :
+					    vt.kind == 't' || vt.kind == 'f' ? "Edm.Boolean" :
+					    strpbrk(t->value, ".eE") ? "Edm.Double" : "Edm.Int32";
+
+					snprintf(t->type, sizeof t->type, "%s", ty);
+				}
+			}
+		}
+		q = ws(q, e);
+		if (q < e && *q == ',') {
+			q++;
+			continue;
+		}
+		if (q < e && *q == '}') {
+			q++;
+			break;
+		}
+		goto out;
+	}
+done:
+	if (ws(q, e) != e)
+		goto out;
+	for (size_t i = 0; i < nv; i++) {
+		if (v[i].value == NULL)
+			goto out;	/* a type without a value */
+		if (strcmp(v[i].name, "PartitionKey") == 0)
+			pk = v[i].value;
+		else if (strcmp(v[i].name, "RowKey") == 0)
+			rk = v[i].value;
+		else if (strcmp(v[i].name, "Timestamp") == 0)
+			ts = v[i].value;
+		else if (strcmp(v[i].type, "Edm.Boolean") == 0 ? v[i].quoted :
+		    strcmp(v[i].type, "Edm.Int32") == 0 || strcmp(v[i].type, "Edm.Double") == 0 ?
+		    v[i].quoted && strcmp(v[i].type, "Edm.Double") != 0 : !v[i].quoted)
+			goto out;	/* a value of the wrong JSON kind for its type */
+	}
+	if (pk == NULL || rk == NULL)
+		goto out;
+	qsort(v, nv, sizeof *v, tprop_cmp);
+	buf_append(out, "{\"PartitionKey\":", 16);
+	put_jstr(out, (const uint8_t *)pk, strlen(pk));
+	buf_append(out, ",\"RowKey\":", 10);
+	put_jstr(out, (const uint8_t *)rk, strlen(rk));
+	if (ts) {
+		buf_append(out, ",\"Timestamp\":", 13);
+		put_jstr(out, (const uint8_t *)ts, strlen(ts));
+	}
+	for (size_t i = 0; i < nv; i++) {
+		const char *nm = v[i].name;
+
+		if (strcmp(nm, "PartitionKey") == 0 || strcmp(nm, "RowKey") == 0 || strcmp(nm, "Timestamp") == 0)
+			continue;
+		buf_append(out, ",", 1);
+		{
+			char *tk = xasprintf("%s@odata.type", nm);
+
+			put_jstr(out, (const uint8_t *)tk, strlen(tk));
+			free(tk);
+		}
+		buf_append(out, ":", 1);
+		put_jstr(out, (const uint8_t *)v[i].type, strlen(v[i].type));
+		buf_append(out, ",", 1);
+		put_jstr(out, (const uint8_t *)nm, strlen(nm));
+		buf_append(out, ":", 1);
+		if (v[i].quoted)
+			put_jstr(out, (const uint8_t *)v[i].value, strlen(v[i].value));
+		else
+			buf_append(out, v[i].value, strlen(v[i].value));
+	}
+	buf_append(out, "}\n", 2);
+	ret = out->overflow ? -1 : 0;
+out:
+	for (size_t i = 0; i < nv; i++) {
+		free(v[i].name);
+		free(v[i].value);
+	}
+	free(v);
+	buf_free(&k);
+	buf_free(&s);
+	return ret;
+}
+
+int src_table_page(const char *doc, size_t n, struct buf *out, size_t *count)
+{
+	const char *e = doc + n, *q = ws(doc, e);
+	struct buf k;
+	int ret = -1, seen = 0;
+
+	*count = 0;
+	buf_init(&k, 4096);
+	if (q >= e || *q != '{')
+		goto out;
+	q++;
+	for (;;) {
+		struct jtok kt, vt;
+
+		q = skip_value(q, e, &kt, 0);
+		if (q == NULL || kt.kind != 's' || unescape(&kt, &k) != 0)
+			goto out;
+		q = ws(q, e);
+		if (q >= e || *q != ':')
+			goto out;
+		q++;
+		if (k.len == 5 && memcmp(k.p, "value", 5) == 0) {
+			q = ws(q, e);
+			if (q >= e || *q != '[' || seen++)
+				goto out;
+			q = ws(q + 1, e);
+			if (q < e && *q == ']') {
+				q++;
+			} else {
+				for (;;) {
+					const char *start = ws(q, e);
+
+					q = skip_value(q, e, &vt, 0);
+					if (q == NULL || vt.kind != 'o' ||
+					    src_table_entity_line(start, (size_t)(q - start), out) != 0)
+						goto out;
+					(*count)++;
+					q = ws(q, e);
+					if (q < e && *q == ',') {
+						q++;
+						continue;
+					}
+					if (q < e && *q == ']') {
+						q++;
+						break;
+					}
+					goto out;
+				}
+			}
+		} else {
+			q = skip_value(q, e, &vt, 0);
+			if (q == NULL)
+				goto out;
+		}
+		q = ws(q, e);
+		if (q < e && *q == ',') {
+			q++;
+			continue;
+		}
+		if (q < e && *q == '}')
+			break;
+		goto out;
+	}
+	ret = seen ? 0 : -1;
+out:
+	buf_free(&k);
+	return ret;
+}
+
+/* ---- requests ---- */
+
+int src_table_request(struct source *s, const char *method, const char *path, const char *query,
+    const void *body, size_t n, struct buf *out, struct buf *rh, struct http_resp *rs)
+{
+	struct curl_slist *hl = NULL;
+	struct http_req rq;
+	char date[64], *url, *line;
+	time_t t = time(NULL);
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	url = xasprintf("%s%s%s%s%s%s", s->endpoint, path, query && query[0] ? "?" : "",
+	    query ? query : "", s->sas ? (query && query[0] ? "&" : "?") : "", s->sas ? s->sas : "");
+	line = xasprintf("x-ms-date: %s", date);
+	hl = curl_slist_append(hl, line);
+	free(line);
+	hl = curl_slist_append(hl, "x-ms-version: " TABLE_VERSION);
+	hl = curl_slist_append(hl, "Accept: application/json;odata=fullmetadata");
+	hl = curl_slist_append(hl, "Content-Type: application/json");
+	hl = curl_slist_append(hl, "DataServiceVersion: 3.0;NetFx");
+	hl = curl_slist_append(hl, "Expect:");
+	if (s->keylen) {
+		uint8_t mac[crypto_auth_hmacsha256_BYTES];
+		char b64[sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+		char *sts = xasprintf("%s\n/%s%s%s", date, s->account, s->path_base, path);
+		crypto_auth_hmacsha256_state st;
+
+		crypto_auth_hmacsha256_init(&st, s->key, s->keylen);
+		crypto_auth_hmacsha256_update(&st, (const uint8_t *)sts, strlen(sts));
+		crypto_auth_hmacsha256_final(&st, mac);
+		sodium_bin2base64(b64, sizeof b64, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
+		line = xasprintf("Authorization: SharedKeyLite %s:%s", s->account, b64);
+		hl = curl_slist_append(hl, line);
+		sodium_memzero(line, strlen(line));
+		free(line);
+		free(sts);
+	}
+	memset(&rq, 0, sizeof rq);
+	rq.method = method;
+	rq.url = url;
+	rq.headers = hl;
+	rq.body = body;
+	rq.body_len = n;
+	rq.out = out;
+	rq.resp_headers = rh;
+	rc = http_do(s->h, &rq, rs);
+	curl_slist_free_all(hl);
+	sodium_memzero(url, strlen(url));
+	free(url);
+	return rc;
+}
+
+/* header_value(h, name, out, on): a response header's value. */
+static int header_value(const struct buf *h, const char *name, char *out, size_t on)
+{
+	const char *p = (const char *)h->p, *e = p + h->len;
+	size_t nl = strlen(name);
+
+	while (p < e) {
+		const char *eol = memchr(p, '\n', (size_t)(e - p)), *v, *ve;
+
+		if (eol == NULL)
+			eol = e;
+		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			v = p + nl + 1;
+			while (v < eol && *v == ' ')
+				v++;
+			ve = eol;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' '))
+				ve--;
+			if ((size_t)(ve - v) >= on)
+				return -1;
+			memcpy(out, v, (size_t)(ve - v));
+			out[ve - v] = '\0';
+			return 1;
+		}
+		p = eol + 1;
+	}
+	return 0;
+}
+
+static char *qesc(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+	char *out = xmalloc(3 * n + 1), *o = out;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+struct src_table_reader {
+	struct source *s;
+	struct buf lines;	/* exported lines not yet read */
+	size_t at;
+	char npk[1024], nrk[1024];
+	int started, done;
+	uint64_t entities, pages;
+	int64_t newest;		/* the newest Timestamp seen */
+};
+
+struct src_table_reader *src_table_open_reader(struct source *s)
+{
+	struct src_table_reader *r = xcalloc(1, sizeof *r);
+
+	r->s = s;
+	buf_init(&r->lines, PAGE_MAX * 2);
+	return r;
+}
+
+void src_table_close_reader(struct src_table_reader *r)
+{
+	if (r == NULL)
+		return;
+	buf_free(&r->lines);
+	free(r);
+}
+
+uint64_t src_table_entities(const struct src_table_reader *r)
+{
+	return r->entities;
+}
+
+int64_t src_table_newest(const struct src_table_reader *r)
+{
+	return r->newest;
+}
+
+/* next_page(r): the next Query Entities page into r->lines.  0, or -1. */
+static int next_page(struct src_table_reader *r)
+{
+	struct source *s = r->s;
+	struct http_resp rs;
+	struct buf page, rh;
+	char *path = xasprintf("/%s()", s->container), *q = NULL;
+	size_t count;
+	int rc, ret = -1;
+
+	buf_init(&page, PAGE_MAX);
+	buf_init(&rh, (size_t)1 << 20);
+	if (r->started && r->npk[0]) {
+		char *a = qesc(r->npk), *b = qesc(r->nrk);
+
+		q = xasprintf("NextPartitionKey=%s%s%s", a, r->nrk[0] ? "&NextRowKey=" : "", r->nrk[0] ? b : "");
+		free(a);
+		free(b);
+	}
+	r->started = 1;
+	rc = src_table_request(s, "GET", path, q, NULL, 0, &page, &rh, &rs);
+	if (rc != 0 || rs.status != 200) {
+		if (rc == 0 && rs.status == 404)
+			errmsg("source %s: table %s does not exist in account %s", s->url, s->container, s->account);
+		else
+			src_fail(s, rc, &rs, NULL, 0, "query the entities of table", s->container);
+		goto out;
+	}
+	r->lines.len = 0;
+	r->at = 0;
+	if (src_table_page((const char *)page.p, page.len, &r->lines, &count) != 0) {
+		errmsg("source %s: the answer to Query Entities is malformed", s->url);
+		goto out;
+	}
+	r->entities += count;
+	r->pages++;
+	/* the newest Timestamp (a canonical line holds no unescaped quote
+	 * inside its strings, so the pattern cannot come from a value) */
+	for (size_t at = 0; at < r->lines.len;) {
+		const char *l = (const char *)r->lines.p + at;
+		const char *nl = memchr(l, '\n', r->lines.len - at);
+		const char *t = nl ? memmem(l, (size_t)(nl - l), ",\"Timestamp\":\"", 14) : NULL;
+
+		if (t) {
+			const char *te = memchr(t + 14, '"', (size_t)(nl - t - 14));
+			char tmp[64];
+			int64_t ns;
+
+			if (te && (size_t)(te - t - 14) < sizeof tmp) {
+				memcpy(tmp, t + 14, (size_t)(te - t - 14));
+				tmp[te - t - 14] = '\0';
+				if (src_parse_time(tmp, &ns) == 0 && ns > r->newest)
+					r->newest = ns;
+			}
+		}
+		if (nl == NULL)
+			break;
+		at = (size_t)(nl - (const char *)r->lines.p) + 1;
+	}
+	if (header_value(&rh, "x-ms-continuation-NextPartitionKey", r->npk, sizeof r->npk) != 1)
+		r->npk[0] = '\0';
+	if (header_value(&rh, "x-ms-continuation-NextRowKey", r->nrk, sizeof r->nrk) != 1)
+		r->nrk[0] = '\0';
+	if (r->npk[0] == '\0')
+		r->done = 1;
+	ret = 0;
+out:
+	buf_free(&page);
+	buf_free(&rh);
+	free(path);
+	free(q);
+	return ret;
+}
+
+ssize_t src_table_read(struct src_table_reader *r, uint8_t *p, size_t n)
+{
+	while (r->at == r->lines.len) {
+		if (r->done)
+			return 0;
+		if (next_page(r) != 0)
+			return -1;
+	}
+	if (n > r->lines.len - r->at)
+		n = r->lines.len - r->at;
+	memcpy(p, r->lines.p + r->at, n);
+	r->at += n;
+	return (ssize_t)n;
+}
+
+/* ---- restore: lines into a table ---- */
+
+static char *key_lit(const char *k)
+{
+	/* 'k' with ' doubled, then percent-encoded for the URL path */
+	struct buf b;
+	char *s, *e;
+	size_t l;
+
+	buf_init(&b, SIZE_MAX);
+	buf_append(&b, "'", 1);
+	for (; *k; k++) {
+		buf_append(&b, k, 1);
+		if (*k == '\'')
+			buf_append(&b, "'", 1);
+	}
+	buf_append(&b, "'", 2);
+	s = (char *)buf_steal(&b, &l);
+	e = qesc(s);
+	free(s);
+	return e;
+}
+
+int src_table_create(struct source *s)
+{
+	struct http_resp rs;
+	char *body = xasprintf("{\"TableName\":\"%s\"}", s->container);
+	int rc = src_table_request(s, "POST", "/Tables", NULL, body, strlen(body), NULL, NULL, &rs);
+
+	free(body);
+	if (rc == 0 && (rs.status == 201 || rs.status == 204 || rs.status == 409))
+		return 0;
+	return src_fail(s, rc, &rs, NULL, 0, "create table", s->container);
+}
+
+int src_table_put_line(struct source *s, const char *line, size_t n)
+{
+	const char *e = line + n, *q;
+	struct jtok kt, vt;
+	struct buf k, body;
+	char *pk = NULL, *rk = NULL;
+	int ret = -1, first = 1;
+
+	buf_init(&k, 4096);
+	buf_init(&body, (size_t)4 << 20);
+	/* every member but Timestamp goes into the body as it is */
+	q = ws(line, e);
+	if (q >= e || *q != '{')
+		goto out;
+	q++;
+	buf_append(&body, "{", 1);
+	for (;;) {
+		const char *ks, *ve;
+
+		ks = ws(q, e);
+		q = skip_value(q, e, &kt, 0);
+		if (q == NULL || kt.kind != 's' || unescape(&kt, &k) != 0 || buf_append(&k, "", 1) != 0)
+			goto out;
+		q = ws(q, e);
+		if (q >= e || *q != ':')
+			goto out;
+		ve = skip_value(q + 1, e, &vt, 0);
+		if (ve == NULL || vt.kind == 'o' || vt.kind == 'a')
+			goto out;
+		if (strcmp((char *)k.p, "PartitionKey") == 0 || strcmp((char *)k.p, "RowKey") == 0) {
+			struct buf v;
+
+			buf_init(&v, 4096);
+			if (vt.kind != 's' || unescape(&vt, &v) != 0 || buf_append(&v, "", 1) != 0) {
+				buf_free(&v);
+				goto out;
+			}
+			if (strcmp((char *)k.p, "PartitionKey") == 0 && pk == NULL)
+				pk = xstrdup((char *)v.p);
+			else if (rk == NULL)
+				rk = xstrdup((char *)v.p);
+			buf_free(&v);
+		}
+		if (strcmp((char *)k.p, "Timestamp") != 0 && strcmp((char *)k.p, "Timestamp@odata.type") != 0) {
+			if (!first)
+				buf_append(&body, ",", 1);
+			buf_append(&body, ks, (size_t)(ve - ks));
+			first = 0;
+		}
+		q = ws(ve, e);
+		if (q < e && *q == ',') {
+			q++;
+			continue;
+		}
+		if (q < e && *q == '}')
+			break;
+		goto out;
+	}
+	buf_append(&body, "}", 1);
+	if (pk == NULL || rk == NULL || body.overflow)
+		goto out;
+	{
+		char *a = key_lit(pk), *b = key_lit(rk);
+		char *path = xasprintf("/%s(PartitionKey=%s,RowKey=%s)", s->container, a, b);
+		struct http_resp rs;
+		int rc;
+
+		/* Insert Or Replace Entity */
+		rc = src_table_request(s, "PUT", path, NULL, body.p, body.len, NULL, NULL, &rs);
+		if (rc == 0 && (rs.status == 204 || rs.status == 201 || rs.status == 200))
+			ret = 0;
+		else
+			src_fail(s, rc, &rs, NULL, 0, "write an entity into table", s->container);
+		free(a);
+		free(b);
+		free(path);
+	}
+	if (ret != 0)
+		ret = -2;	/* reported */
+out:
+	if (ret == -1)
+		errmsg("source %s: a line of the backed-up table is malformed", s->url);
+	free(pk);
+	free(rk);
+	buf_free(&k);
+	buf_free(&body);
+	return ret == 0 ? 0 : -1;
+}
