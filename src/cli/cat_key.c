@@ -254,8 +254,7 @@ int cmd_cat(const struct globals *g, int argc, char **argv)
 	} else {
 		errmsg("cat: unknown object kind %s (config, snapshot, tree, index)", argv[1]);
 	}
-	repo_close(r);
-	return rc;
+	return cli_close_repo(g, r, rc, 0);
 }
 
 static int new_pass(const struct globals *g, const char *file, struct pass *pw)
@@ -308,13 +307,15 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 			return EXIT_FATAL;
 		}
 	}
-	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "remove") && strcmp(sub, "passwd")) {
+	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "remove") && strcmp(sub, "passwd") &&
+	    strcmp(sub, "revoke")) {
 		errmsg("usage: twofold key add [--write-only|--read-only] [--name N] "
-		    "[--new-password-file F] | key list | key remove ID | key passwd [--new-password-file F]");
+		    "[--new-password-file F] | key list | key remove ID | key revoke ID | "
+		    "key passwd [--new-password-file F]");
 		return EXIT_FATAL;
 	}
-	if (strcmp(sub, "remove") == 0 && target == NULL) {
-		errmsg("key remove: name the key ID (see 'twofold key list')");
+	if ((strcmp(sub, "remove") == 0 || strcmp(sub, "revoke") == 0) && target == NULL) {
+		errmsg("key %s: name the key ID (see 'twofold key list')", sub);
 		return EXIT_FATAL;
 	}
 	if ((r = cli_open_repo(g)) == NULL)
@@ -333,6 +334,17 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 	} else if (strcmp(sub, "passwd") == 0) {
 		if (new_pass(g, newfile, &pw) == 0 && repo_key_passwd(r, pw.p, pw.n) == 0) {
 			info(1, "passphrase changed");
+			rc = 0;
+		}
+	} else if (strcmp(sub, "revoke") == 0) {
+		uint8_t slot[SLOT_ID_LEN];
+		uint32_t kept = 0;
+		char hex[2 * SLOT_ID_LEN + 1];
+
+		if (repo_key_revoke(r, target, slot, &kept) == 0) {
+			hex_encode(slot, SLOT_ID_LEN, hex);
+			info(1, "key %s revoked; the %lu snapshot(s) it made until now stay valid, "
+			    "anything it signs from now on is rejected", hex, (unsigned long)kept);
 			rc = 0;
 		}
 	} else if (strcmp(sub, "remove") == 0) {
@@ -368,6 +380,8 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 					json_kstr(&j, "id", hex);
 					json_kstr(&j, "role", role_name(v[i].role));
 					json_kstr(&j, "name", kn);
+					json_key(&j, "revoked");
+					json_bool(&j, v[i].cfg != NULL && v[i].cfg->revoked);
 					json_key(&j, "created");
 					json_time(&j, v[i].created_ns);
 					json_key(&j, "current");
@@ -375,8 +389,9 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 					json_kstr(&j, "object", v[i].object);
 					json_end_obj(&j);
 				} else {
-					printf("%s%-32s  %-10s  %-19s  %s\n", v[i].current ? "*" : " ", hex,
-					    role_name(v[i].role), fmt_time(v[i].created_ns, t, sizeof t), kn);
+					printf("%s%-32s  %-10s  %-19s  %s%s\n", v[i].current ? "*" : " ", hex,
+					    role_name(v[i].role), fmt_time(v[i].created_ns, t, sizeof t), kn,
+					    v[i].cfg != NULL && v[i].cfg->revoked ? " (revoked)" : "");
 				}
 			}
 			if (g->json) {
@@ -388,6 +403,5 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 		}
 	}
 	pass_free(&pw);
-	repo_close(r);
-	return rc;
+	return cli_close_repo(g, r, rc, strcmp(sub, "list") != 0);
 }

@@ -11,18 +11,18 @@
 #include "util/json.h"
 #include "util/util.h"
 
-static void list_push(char ***v, size_t *n, const char *s)
+void list_push(char ***v, size_t *n, const char *s)
 {
 	*v = xreallocarray(*v, *n + 1, sizeof **v);
 	(*v)[(*n)++] = (char *)(uintptr_t)s;
 }
 
-static int opt_eq(const char *a, const char *opt)
+int opt_eq(const char *a, const char *opt)
 {
 	return strcmp(a, opt) == 0;
 }
 
-static const char *opt_val(int argc, char **argv, int *i)
+const char *opt_val(int argc, char **argv, int *i)
 {
 	const char *eq = strchr(argv[*i], '=');
 
@@ -36,14 +36,14 @@ static const char *opt_val(int argc, char **argv, int *i)
 }
 
 /* opt_is(a, name): "--name" or "--name=..." */
-static int opt_is(const char *a, const char *name)
+int opt_is(const char *a, const char *name)
 {
 	size_t l = strlen(name);
 
 	return strncmp(a, name, l) == 0 && (a[l] == '\0' || a[l] == '=');
 }
 
-static int unknown(const char *cmd, const char *a)
+int unknown(const char *cmd, const char *a)
 {
 	errmsg("%s: unknown option %s (see README.md)", cmd, a);
 	return EXIT_FATAL;
@@ -149,6 +149,9 @@ int cmd_backup(const struct globals *g, int argc, char **argv)
 		} else if (opt_is(a1, "--host")) {
 			if ((o.host = opt_val(argc, argv, &i)) == NULL)
 				goto out;
+		} else if (opt_is(a1, "--time")) {
+			if ((v = opt_val(argc, argv, &i)) == NULL || parse_time_arg(v, &o.time_ns) != 0)
+				goto out;
 		} else if (opt_eq(a1, "--stdin")) {
 			o.use_stdin = 1;
 		} else if (opt_is(a1, "--stdin-filename")) {
@@ -179,12 +182,13 @@ int cmd_backup(const struct globals *g, int argc, char **argv)
 	if ((r = cli_open_repo(g)) == NULL)
 		goto out;
 	rc = engine_backup(r, &o, &res);
-	repo_close(r);
 	if (rc < 0) {
+		cli_close_repo(g, r, rc, 1);
 		errmsg("backup failed; no snapshot was written (earlier snapshots are untouched)");
 		rc = EXIT_FATAL;
 		goto out;
 	}
+	rc = cli_close_repo(g, r, rc, 1);
 	hex_encode(res.snapshot, ID_LEN, hex);
 	if (g->json) {
 		struct json j;
@@ -252,6 +256,8 @@ static void snapshot_json(struct json *j, const struct snap_item *it)
 		json_end_obj(j);
 		return;
 	}
+	if (it->status == SNAP_REVOKED_OK)
+		json_kstr(j, "note", "revoked signer, made before revocation");
 	json_key(j, "time");
 	json_time(j, s->time_ns);
 	json_kstr(j, "hostname", s->hostname);
@@ -311,7 +317,7 @@ int cmd_snapshots(const struct globals *g, int argc, char **argv)
 			printf("%.8s  %-19s  %-16s  %-12s  %10s  %s%s\n", hex,
 			    fmt_time(it->s.time_ns, t, sizeof t), it->s.hostname, tags,
 			    fmt_bytes(it->s.bytes, sz, sizeof sz), it->s.n_paths ? it->s.paths[0] : "",
-			    it->status == SNAP_REVOKED_OK ? "  (by a since revoked key)" : "");
+			    it->status == SNAP_REVOKED_OK ? "  (revoked signer, made before revocation)" : "");
 			for (uint32_t k = 1; k < it->s.n_paths; k++)
 				printf("%*s%s\n", 74, "", it->s.paths[k]);
 		}
@@ -320,13 +326,10 @@ int cmd_snapshots(const struct globals *g, int argc, char **argv)
 	for (size_t i = 0; i < l.n; i++)
 		bad += l.v[i].status == SNAP_BAD;
 	snap_list_free(&l);
-	repo_close(r);
-	if (bad) {
+	if (bad)
 		errmsg("%zu snapshot(s) rejected (forged, altered, or signed by a key the "
 		    "config does not allow); run 'twofold check'", bad);
-		return EXIT_INTEGRITY;
-	}
-	return 0;
+	return cli_close_repo(g, r, bad ? EXIT_INTEGRITY : 0, 0);
 }
 
 /* with_snapshot(g, spec, fn, arg): open, load the index and snapshot list,
@@ -348,8 +351,7 @@ static int with_snapshot(const struct globals *g, const char *spec,
 	if (repo_find_snapshot(spec, &l, &it) == 0 && repo_load_index(r) >= 0)
 		rc = fn(r, it, arg);
 	snap_list_free(&l);
-	repo_close(r);
-	return rc < 0 ? EXIT_FATAL : rc;
+	return cli_close_repo(g, r, rc < 0 ? EXIT_FATAL : rc, 0);
 }
 
 static int do_ls(struct repo *r, const struct snap_item *it, void *arg)
@@ -436,19 +438,28 @@ int cmd_check(const struct globals *g, int argc, char **argv)
 {
 	struct check_opts o;
 	struct repo *r;
-	int rc;
+	int rc, copies = 0;
 
 	memset(&o, 0, sizeof o);
 	o.json = g->json;
 	for (int i = 1; i < argc; i++) {
 		if (opt_eq(argv[i], "--read-data"))
 			o.read_data = 1;
+		else if (opt_eq(argv[i], "--copies"))
+			copies = 1;
 		else
 			return unknown("check", argv[i]);
 	}
 	if ((r = cli_open_repo(g)) == NULL)
 		return EXIT_FATAL;
 	rc = engine_check(r, &o);
-	repo_close(r);
-	return rc < 0 ? EXIT_FATAL : rc;
+	if (rc == 0)
+		rc = cli_check_copies(g, r);
+	if (copies) {
+		int c = cli_compare_copies(g, r);
+
+		if (rc == 0)
+			rc = c;
+	}
+	return cli_close_repo(g, r, rc < 0 ? EXIT_FATAL : rc, 0);
 }

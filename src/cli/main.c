@@ -19,12 +19,20 @@ static const char usage[] =
 "  snapshots                    list snapshots\n"
 "  ls SNAPSHOT [PATH]           list the files of a snapshot\n"
 "  restore SNAPSHOT --target DIR [--include PATH]...\n"
-"  check [--read-data]          verify the repository\n"
+"  check [--read-data] [--copies]  verify the repository (and compare its copies)\n"
 "  cat config|snapshot ID|tree ID|index ID   print an object as JSON\n"
-"  key add|list|remove|passwd   manage keys\n"
+"  forget [--keep-last N ...|ID...] [--dry-run] [--prune]   remove snapshots\n"
+"  diff SNAPSHOT1 SNAPSHOT2     what changed between two snapshots\n"
+"  find [--path] [--snapshot ID] PATTERN...   search every snapshot\n"
+"  stats [SNAPSHOT...]          sizes, dedup and compression ratios\n"
+"  dump SNAPSHOT PATH           a file to stdout, a directory as a tar\n"
+"  prune [--dry-run] [--repack-threshold PCT] [--grace DURATION]\n"
+"                               remove unreferenced data (owner key)\n"
+"  key add|list|remove|revoke|passwd   manage keys\n"
 "\n"
 "global options:\n"
-"  -r, --repo URL               repository (or TWOFOLD_REPOSITORY)\n"
+"  -r, --repo URL|NAME          repository; repeat for each copy (or\n"
+"                               TWOFOLD_REPOSITORY, or a name from the config file)\n"
 "  --password-file FILE         passphrase file (or TWOFOLD_PASSWORD_FILE)\n"
 "  --password-command CMD       command that prints the passphrase\n"
 "  --cache-dir DIR              file cache location (default XDG cache)\n"
@@ -35,7 +43,9 @@ static const char usage[] =
 "  --version, --help\n"
 "\n"
 "exit codes: 0 ok, 1 error, 3 backup incomplete (unreadable files listed),\n"
-"10 check found damaged or missing objects.  See README.md.\n";
+"10 check found damaged or missing objects, 11 a copy was rolled back\n"
+"(snapshots or config deleted or hidden), 12 done but a copy lacks objects\n"
+"(run sync).  See README.md.\n";
 
 struct command {
 	const char *name;
@@ -51,6 +61,16 @@ static const struct command commands[] = {
 	{ "check", cmd_check },
 	{ "cat", cmd_cat },
 	{ "key", cmd_key },
+	{ "copies", cmd_copies },
+	{ "sync", cmd_sync },
+	{ "repair", cmd_repair },
+	{ "copy", cmd_copy },
+	{ "forget", cmd_forget },
+	{ "diff", cmd_diff },
+	{ "find", cmd_find },
+	{ "stats", cmd_stats },
+	{ "dump", cmd_dump },
+	{ "prune", cmd_prune },
 };
 
 /* take_value(argc, argv, &i, opt): the value of an option given as
@@ -78,8 +98,9 @@ static int is_opt(const char *a, const char *opt)
 int main(int argc, char **argv)
 {
 	struct globals g;
-	char **rest;
-	int nrest = 0, i;
+	char **rest, **repos, *spec = NULL, *pwfile = NULL;
+	int nrest = 0, i, rc;
+	size_t nrepos = 0;
 
 	memset(&g, 0, sizeof g);
 	/* Pack-sized buffers come and go on several threads: a fixed mmap
@@ -91,6 +112,7 @@ int main(int argc, char **argv)
 		return EXIT_FATAL;
 	}
 	rest = xcalloc((size_t)argc + 1, sizeof *rest);
+	repos = xcalloc((size_t)argc + 1, sizeof *repos);
 	/* Global options may appear anywhere; everything else is kept in
 	 * order for the command.  "--" ends option parsing. */
 	for (i = 1; i < argc; i++) {
@@ -102,7 +124,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (is_opt(a, "-r") || is_opt(a, "--repo"))
-			g.repo = take_value(argc, argv, &i, a[1] == 'r' ? "-r" : "--repo");
+			repos[nrepos++] = (char *)(uintptr_t)take_value(argc, argv, &i,
+			    a[1] == 'r' ? "-r" : "--repo");
 		else if (is_opt(a, "--password-file"))
 			g.password_file = take_value(argc, argv, &i, "--password-file");
 		else if (is_opt(a, "--password-command"))
@@ -115,6 +138,7 @@ int main(int argc, char **argv)
 
 			if (parse_u64(val, &v) != 0 || v < 1 || v > 64) {
 				errmsg("--connections takes a number from 1 to 64, not %s", val);
+				free(repos);
 				free(rest);
 				return EXIT_FATAL;
 			}
@@ -129,10 +153,12 @@ int main(int argc, char **argv)
 			g.verbose++;
 		else if (strcmp(a, "--version") == 0 && nrest == 0) {
 			printf("twofold %s\n", TWOFOLD_VERSION);
+			free(repos);
 			free(rest);
 			return 0;
 		} else if ((strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) && nrest == 0) {
 			fputs(usage, stdout);
+			free(repos);
 			free(rest);
 			return 0;
 		} else
@@ -140,33 +166,36 @@ int main(int argc, char **argv)
 	}
 	util_verbosity = g.quiet ? 0 : 1 + g.verbose;
 	g.progress = !g.quiet && !g.json && isatty(2);
-	if (g.repo == NULL)
-		g.repo = getenv("TWOFOLD_REPOSITORY");
+	rc = EXIT_FATAL;
 	if (nrest == 0) {
 		fputs(usage, stderr);
-		free(rest);
-		return EXIT_FATAL;
+		goto out;
 	}
 	for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
-		if (strcmp(rest[0], commands[k].name) == 0) {
-			int rc;
-
-			if (g.repo == NULL || *g.repo == '\0') {
-				errmsg("no repository given: use -r/--repo URL or set TWOFOLD_REPOSITORY");
-				free(rest);
-				return EXIT_FATAL;
-			}
-			rc = commands[k].fn(&g, nrest, rest);
-			free(rest);
-			fflush(stdout);
-			if (ferror(stdout)) {
-				errmsg("cannot write to standard output");
-				return EXIT_FATAL;
-			}
-			return rc < 0 ? EXIT_FATAL : rc;
+		if (strcmp(rest[0], commands[k].name) != 0)
+			continue;
+		if (cli_repo_spec(repos, nrepos, &spec, &pwfile) != 0)
+			goto out;
+		g.repo = spec;
+		/* a config file's password-file yields to the options and
+		 * the environment */
+		if (pwfile && !g.password_file && !g.password_command &&
+		    !getenv("TWOFOLD_PASSWORD_FILE"))
+			g.password_file = pwfile;
+		rc = commands[k].fn(&g, nrest, rest);
+		fflush(stdout);
+		if (ferror(stdout)) {
+			errmsg("cannot write to standard output");
+			rc = EXIT_FATAL;
 		}
+		rc = rc < 0 ? EXIT_FATAL : rc;
+		goto out;
 	}
 	errmsg("unknown command '%s' (see 'twofold --help')", rest[0]);
+out:
+	free(spec);
+	free(pwfile);
+	free(repos);
 	free(rest);
-	return EXIT_FATAL;
+	return rc;
 }

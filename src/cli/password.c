@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
+#include "engine/engine.h"
 #include "repo/repo.h"
 #include "util/util.h"
 
@@ -145,7 +146,10 @@ int pass_get(const struct globals *g, int confirm, const char *prompt, struct pa
 	return 0;
 }
 
-struct repo *cli_open_repo(const struct globals *g)
+static int open_alarm;	/* the witness found a rollback when opening */
+static int open_lag;	/* ... or a copy that lacks objects (run sync) */
+
+struct repo *cli_open_repo_new(const struct globals *g, const char *new_copy)
 {
 	struct pass pw;
 	struct repo *r;
@@ -155,5 +159,66 @@ struct repo *cli_open_repo(const struct globals *g)
 		return NULL;
 	r = repo_open(g->repo, pw.p, pw.n, &wrong);
 	pass_free(&pw);
+	if (r == NULL)
+		return NULL;
+	if (repo_key_is_revoked(r)) {
+		errmsg("the key you opened the repository with was revoked by its owner: "
+		    "nothing it does is accepted any more (ask the owner for a new key)");
+		repo_close(r);
+		return NULL;
+	}
+	if (new_copy)
+		engine_witness_drop(r, g->cache_dir, new_copy);
+	cli_rewitness(g, r, 0);
 	return r;
+}
+
+struct repo *cli_open_repo(const struct globals *g)
+{
+	return cli_open_repo_new(g, NULL);
+}
+
+void cli_rewitness(const struct globals *g, struct repo *r, unsigned flags)
+{
+	int w = engine_witness(r, g->cache_dir, flags);
+
+	open_alarm = w > 0 && (w & WITNESS_ROLLBACK);
+	open_lag = w > 0 && (w & WITNESS_LAG);
+}
+
+int cli_copies_lag(void)
+{
+	return open_lag;
+}
+
+int cli_rollback_alarm(void)
+{
+	return open_alarm;
+}
+
+int cli_close_repo(const struct globals *g, struct repo *r, int rc, int wrote)
+{
+	int w = 0, lag = 0;
+
+	if (r == NULL)
+		return rc;
+	for (size_t i = 0; i < repo_copies(r); i++) {
+		struct store_copy_info ci;
+
+		repo_copy_info(r, i, &ci);
+		if (ci.n_lacks == 0)
+			continue;
+		errmsg("warning: copy %s was unreachable: %zu object%s of this run %s "
+		    "missing there; run 'twofold sync' when it is back", ci.url,
+		    ci.n_lacks, ci.n_lacks == 1 ? "" : "s", ci.n_lacks == 1 ? "is" : "are");
+		lag = 1;
+	}
+	if (wrote || lag)
+		w = engine_witness(r, g->cache_dir, WITNESS_QUIET);
+	repo_close(r);
+	if (rc != 0)
+		return rc;
+	if (open_alarm || (w > 0 && (w & WITNESS_ROLLBACK)))
+		return EXIT_ROLLBACK;
+	return lag ? EXIT_LAG : 0;
 }
