@@ -33,6 +33,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/replay/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 HEADERS  := $(sort $(wildcard src/*/*.h))
 HDR_CHK  := $(HEADERS:%.h=$(BUILD)/hdrcheck/%.ok)
 
@@ -60,13 +62,18 @@ $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIB_OBJ) $(LDLIBS)
 
+# Test-only programs (forgers, proofs) that CLI tests run from $(BUILD)/tools.
+$(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/tools $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
 # Every public header must compile on its own.
 $(BUILD)/hdrcheck/%.ok: %.h
 	@mkdir -p $(dir $@)
 	@echo '#include "$(patsubst src/%,%,$<)"' | $(CC) $(CPPFLAGS) $(CFLAGS) -x c -fsyntax-only -
 	@touch $@
 
-test-bins: $(BUILD)/twofold $(UNIT_BIN) $(REPLAY_BIN) $(HDR_CHK)
+test-bins: $(BUILD)/twofold $(UNIT_BIN) $(REPLAY_BIN) $(HDR_CHK) $(TOOL_BIN)
 
 check:
 	@sh .ci/deps.sh
@@ -78,10 +85,15 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  HARDEN="-fPIE" check
 
-# The same tests on a ThreadSanitizer build: the backup, restore and check
-# pipelines share a repository between threads.
+# A ThreadSanitizer build runs the tests that drive the threaded code:
+# every unit test (the worker pool, concurrent puts, the copies store) and
+# the CLI tests whose backup, restore, check, sync and prune pipelines
+# share a repository between threads, locally and on two copies.  (The
+# whole suite under TSan is `make tsan TSAN_TESTS=`.)
+TSAN_TESTS ?= unit/ cli/roundtrip cli/dedup cli/crash cli/integrity cli/copies cli/prune-concurrent cli/resume
 tsan:
-	$(MAKE) BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" HARDEN="-fPIE" check
+	$(MAKE) BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" HARDEN="-fPIE" \
+	  TWOFOLD_TESTS="$(TSAN_TESTS)" check
 
 FUZZ_BUILD := build-fuzz
 FUZZ_SECS  ?= 20

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run every test; print each result and end with "N passed, N failed".
 # Unit tests and fuzz-corpus replays are binaries in $BUILD; CLI tests are
-# tests/cli/*.sh (each prints ok/not ok lines).  TWOFOLD_TESTS=pattern
+# tests/cli/*.sh (each prints ok/not ok lines).  TWOFOLD_TESTS="pattern ..."
 # limits the run to matching names.
 BUILD=${BUILD:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +17,13 @@ trap 'rm -f "$log"' EXIT
 
 run() { # name, command...
 	name=$1; shift
-	case "$name" in *${TWOFOLD_TESTS:-}*) ;; *) return ;; esac
+	if [ -n "${TWOFOLD_TESTS:-}" ]; then
+		_hit=0
+		for _p in $TWOFOLD_TESTS; do
+			case "$name" in *"$_p"*) _hit=1 ;; esac
+		done
+		[ $_hit -eq 1 ] || return
+	fi
 	echo "== $name"
 	"$@" >"$log" 2>&1
 	rc=$?

@@ -24,20 +24,8 @@ export TWOFOLD_AZURE_PUT_MAX=8388608 TWOFOLD_AZURE_BLOCK_SIZE=4194304
 KEYCS=$AZURE_STORAGE_CONNECTION_STRING
 MARK=zebrafinchmarker
 
-# urlenc STRING: percent-encode what a SAS value may hold
-urlenc() {
-	printf %s "$1" | sed 's/%/%25/g; s/+/%2B/g; s/\//%2F/g; s/=/%3D/g; s/:/%3A/g; s/ /%20/g; s/&/%26/g'
-}
-
-# mksas PERMS EXPIRY: a service SAS for the container (version 2020-12-06)
-mksas() {
-	_hk=$(printf %s "$AZURITE_KEY" | base64 -d | od -An -tx1 -v | tr -d ' \n')
-	_sig=$(printf '%s\n\n%s\n/blob/%s/%s\n\n\n%s\n%s\n%s\n\n\n\n\n\n\n' \
-	    "$1" "$2" "$AZURITE_ACCOUNT" "$C" "https,http" "2020-12-06" "c" |
-	    openssl dgst -sha256 -mac HMAC -macopt "hexkey:$_hk" -binary | base64 -w0)
-	printf 'sv=2020-12-06&spr=https,http&se=%s&sr=c&sp=%s&sig=%s' \
-	    "$(urlenc "$2")" "$1" "$(urlenc "$_sig")"
-}
+# mksas PERMS EXPIRY: a service SAS for the container
+mksas() { azurite_sas "$C" "$@"; }
 FUTURE=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
 PAST=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
 SAS_R=$(mksas rl "$FUTURE")

@@ -4,7 +4,8 @@
 # goes into names, contents, tags, the host and a key name; afterwards no
 # object of any kind (key slots, configs, packs, indexes, snapshots)
 # contains the marker, its hex or base64 encoding, nor the SHA-256 (hex
-# or raw bytes) of a file that holds exactly the marker.
+# or raw bytes) of a file that holds exactly the marker.  Against a cloud
+# store (tests/cli/core-*.sh) every object is downloaded and searched.
 . "$(dirname "$0")/lib.sh"
 
 hexof() { od -An -tx1 -v | tr -d ' \n'; }	# stdin -> lowercase hex
@@ -31,12 +32,12 @@ b64_1=$(printf 'x%s' "$M" | base64 -w0 | tr -d '=' | sed 's/^..//; s/.$//')
 b64_2=$(printf 'xx%s' "$M" | base64 -w0 | tr -d '=' | sed 's/^...//; s/.$//')
 
 # found STRING: does any repository object contain STRING (bytewise)?
-found() { grep -r -a -q -F -e "$1" "$T/repo"; }
+found() { grep -r -a -q -F -e "$1" "$R"; }
 # found_i STRING: the same, ignoring case (hex can be either case).
-found_i() { grep -r -a -q -i -F -e "$1" "$T/repo"; }
+found_i() { grep -r -a -q -i -F -e "$1" "$R"; }
 # found_rawhex HEX: is the byte string with this hex encoding in an object?
 found_rawhex() {
-	for f in $(find "$T/repo" -type f); do
+	for f in $(find "$R" -type f); do
 		if hexof <"$f" | grep -q -F -e "$1"; then return 0; fi
 	done
 	return 1
@@ -47,12 +48,14 @@ tf backup --tag "tag-$M" --host "host-$M" "$src" >/dev/null 2>"$T/err"; ok $? "b
 printf 'second passphrase\n' >"$T/pass2"
 tf key add --name "key-$M" --new-password-file "$T/pass2" >/dev/null; ok $? "key add (a second key slot and config)"
 
+# R: the objects as files (the repository itself when it is local)
+R=$(repo_files "$TWOFOLD_REPOSITORY"); ok $? "every object can be read as a file ($R)"
 kinds=0
 for d in keys config data index snapshots; do
-	[ -n "$(find "$T/repo/$d" -type f ! -name '.*' | head -n 1)" ] && kinds=$((kinds + 1))
+	[ -n "$(find "$R/$d" -type f ! -name '.*' | head -n 1)" ] && kinds=$((kinds + 1))
 done
-[ $kinds -eq 5 ] && [ "$(find "$T/repo/keys" -type f | wc -l)" -eq 2 ] &&
-	[ "$(find "$T/repo/config" -type f | wc -l)" -eq 2 ]
+[ $kinds -eq 5 ] && [ "$(find "$R/keys" -type f | wc -l)" -eq 2 ] &&
+	[ "$(find "$R/config" -type f | wc -l)" -eq 2 ]
 ok $? "objects of every kind exist (keys, config, data, index, snapshots)"
 
 # The searches work: a control copy holding each needle is detected.

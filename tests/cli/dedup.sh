@@ -3,7 +3,9 @@
 # a copy of a file under another name, or a file with one byte changed
 # adds (almost) nothing / about one chunk -- measured on the repository
 # directory (du -sb) and in backup --json's added_bytes; also with
-# --no-cache, so deduplication does not rely on the file cache.
+# --no-cache, so deduplication does not rely on the file cache.  Also run
+# against Azurite and Ceph RGW (tests/cli/core-*.sh): sizes are then the
+# sum of the objects' sizes.
 . "$(dirname "$0")/lib.sh"
 
 MiB=1048576
@@ -11,7 +13,7 @@ SIZE=$((32 * MiB))
 SMALL=$((SIZE / 100 + 65536))		# "almost nothing": < 1% of the data + 64 KiB
 CHUNK=$((8 * MiB + MiB))		# about one chunk: chunks are 512 KiB..8 MiB
 
-repo_size() { du -sb "$T/repo" | cut -f1; }
+repo_size() { repo_bytes "$TWOFOLD_REPOSITORY"; }	# local: du -sb
 jnum() { # jnum KEY FILE: an unsigned number from a one-object JSON file
 	tr ',{}' '\n\n\n' <"$2" | sed -n "s/^ *\"$1\" *: *\([0-9][0-9]*\) *\$/\1/p" | head -n 1
 }

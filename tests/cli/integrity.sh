@@ -6,10 +6,12 @@
 # fail (10; 1 when the repository cannot be opened at all: config, key
 # slot) and name the object.  Pack damage: `restore` fails, names the
 # affected file and still restores, bit-exact, the files whose data lives
-# in the other pack.
+# in the other pack.  Also run against Azurite and Ceph RGW
+# (tests/cli/core-*.sh): the objects are then damaged through the store
+# (tests/tools/objtool: fetched, changed, deleted and stored again).
 . "$(dirname "$0")/lib.sh"
 
-objs() { (cd "$T/repo" && find keys config data index snapshots -type f ! -name '.*' | sort); }
+REPO=$TWOFOLD_REPOSITORY
 newer() { comm -13 "$1" "$2"; }		# lines only in the second list
 # flip FILE OFFSET: change the byte at OFFSET to another value.
 flip() {
@@ -18,6 +20,20 @@ flip() {
 	printf "$(printf '\\%03o' "$fl_new")" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 fsize() { stat -c %s "$1"; }
+# damage_obj REPO OBJECT HOW: flip a byte (in the middle, or at $mid of
+# P1), cut 5 bytes off the end, or delete the object
+damage_obj() {
+	if [ "$3" = delete ]; then
+		obj_delete "$1" "$2"
+		return
+	fi
+	obj_get "$1" "$2" "$T/obj" || return 1
+	case $3 in
+	flip) if [ "$2" = "$P1" ]; then flip "$T/obj" "$mid"; else flip "$T/obj" $(($(fsize "$T/obj") / 2)); fi ;;
+	truncate) truncate -s -5 "$T/obj" ;;
+	esac
+	obj_put "$1" "$2" "$T/obj"
+}
 
 # A good repository: backup 1 holds batch A (its data in pack P1), backup
 # 2 adds batch B (data in a new pack P2).  The A file lies directly in
@@ -26,16 +42,16 @@ fsize() { stat -c %s "$1"; }
 mkdir -p "$T/src"
 head -c 3000000 /dev/urandom >"$T/src/a.bin"
 tf init || exit 1
-objs >"$T/o0"
+objs "$REPO" >"$T/o0"
 tf backup "$T/src" >/dev/null || exit 1
-objs >"$T/o1"
+objs "$REPO" >"$T/o1"
 mkdir "$T/src/bdir"
 head -c 1500000 /dev/urandom >"$T/src/b1.bin"
 echo "batch b" >"$T/src/b2.txt"
 head -c 700000 /dev/urandom >"$T/src/bdir/b3.bin"
 : >"$T/src/bdir/b4-empty"
 tf backup "$T/src" >/dev/null || exit 1
-objs >"$T/o2"
+objs "$REPO" >"$T/o2"
 
 K=$(grep '^keys/' "$T/o0")
 C=$(grep '^config/' "$T/o0")
@@ -48,26 +64,22 @@ P2=$(newer "$T/o1" "$T/o2" | grep '^data/')
 	[ "$(echo "$S1" | wc -w)" -eq 1 ] && [ "$(echo "$P2" | wc -w)" -eq 1 ]
 ok $? "the repository holds one key slot, one config, and a pack, index and snapshot per backup"
 
-cp -a "$T/repo" "$T/good"
-tf -r "$T/good" check --read-data 2>"$T/err"; ok $? "control: the undamaged copy passes check --read-data"
+GOOD=$(repo_at good)
+repo_copy "$REPO" "$GOOD"
+tf -r "$GOOD" check --read-data 2>"$T/err"; ok $? "control: the undamaged copy passes check --read-data"
 
 # The middle of the largest data blob of P1, from `cat index` of I1 (its
 # only pack); the middle of the pack if that cannot be read.
 tf cat index "$(basename "$I1")" 2>/dev/null | tr '{' '\n' | grep '"type":"data"' |
 	sed -n 's/.*"offset":\([0-9]*\),"length":\([0-9]*\).*/\2 \1/p' | sort -n | tail -n 1 >"$T/blob"
 read -r blen boff <"$T/blob" 2>/dev/null
-mid=$(($(fsize "$T/repo/$P1") / 2))
+mid=$(($(obj_size "$REPO" "$P1") / 2))
 [ -n "${boff:-}" ] && mid=$((boff + blen / 2))
 
 # damage COPY OBJECT HOW: a fresh copy of the good repository, damaged.
 damage() {
-	rm -rf "$1"
-	cp -a "$T/good" "$1"
-	case $3 in
-	flip) if [ "$2" = "$P1" ]; then flip "$1/$2" "$mid"; else flip "$1/$2" $(($(fsize "$1/$2") / 2)); fi ;;
-	truncate) truncate -s -5 "$1/$2" ;;
-	delete) rm -f "$1/$2" ;;
-	esac
+	repo_copy "$GOOD" "$1"
+	damage_obj "$1" "$2" "$3"
 }
 
 for how in flip truncate delete; do
@@ -77,8 +89,9 @@ for how in flip truncate delete; do
 		esac
 		name=$(basename "$obj")
 		r="$T/r-$kind-$how"
-		damage "$r" "$obj" $how
-		tf -r "$r" check --read-data >/dev/null 2>"$r.err"
+		rr=$(repo_at "r-$kind-$how")
+		damage "$rr" "$obj" $how
+		tf -r "$rr" check --read-data >/dev/null 2>"$r.err"
 		rc=$?
 		case $kind-$how in
 		snapshot-delete)
@@ -86,7 +99,7 @@ for how in flip truncate delete; do
 			# refers to a snapshot; prune deletes them the same way;
 			# the "Two copies" issue adds a witness).  What must hold:
 			# the rest of the repository is still whole.
-			[ $rc -eq 0 ] && [ "$(tf -r "$r" --json snapshots 2>/dev/null | grep -o '"id"' | wc -l)" -eq 1 ]
+			[ $rc -eq 0 ] && [ "$(tf -r "$rr" --json snapshots 2>/dev/null | grep -o '"id"' | wc -l)" -eq 1 ]
 			ok $? "snapshot deleted: the other snapshot remains and check passes (exit $rc)" ;;
 		config-delete | keyslot-delete)
 			[ $rc -eq 1 ] && grep -q -i -e "no config" -e "no key slot" "$r.err"
@@ -106,9 +119,9 @@ for how in flip truncate delete; do
 	done
 
 	# Restore of snapshot 2 from a repository whose pack P1 is damaged.
-	r="$T/r-pack-$how"
+	rr=$(repo_at "r-pack-$how")
 	out="$T/out-$how"
-	tf -r "$r" restore latest --target "$out" >/dev/null 2>"$out.err"
+	tf -r "$rr" restore latest --target "$out" >/dev/null 2>"$out.err"
 	rc=$?
 	s="$out$T/src"
 	cmp -s "$T/src/b1.bin" "$s/b1.bin" && cmp -s "$T/src/b2.txt" "$s/b2.txt" &&
@@ -132,14 +145,14 @@ done
 # A damaged second key slot: the repository opens with the first one,
 # and check must still report the damaged slot.
 r="$T/r-slot2"
-rm -rf "$r"
-cp -a "$T/good" "$r"
+rr=$(repo_at r-slot2)
+repo_copy "$GOOD" "$rr"
 printf 'second passphrase\n' >"$T/pass2"
-tf -r "$r" key add --name second --new-password-file "$T/pass2" >/dev/null 2>&1
-K2=$(cd "$r" && find keys -type f ! -name '.*' | grep -v -F "$K")
+tf -r "$rr" key add --name second --new-password-file "$T/pass2" >/dev/null 2>&1
+K2=$(objs "$rr" | grep '^keys/' | grep -v -F "$K")
 if [ "$(echo "$K2" | wc -w)" -eq 1 ]; then
-	flip "$r/$K2" $(($(fsize "$r/$K2") / 2))
-	tf -r "$r" check --read-data >/dev/null 2>"$r.err"
+	damage_obj "$rr" "$K2" flip
+	tf -r "$rr" check --read-data >/dev/null 2>"$r.err"
 	rc=$?
 	[ $rc -eq 10 ] && grep -q -F "$(basename "$K2")" "$r.err"
 	ok $? "another key slot damaged: check exits 10 and names it (exit $rc)"

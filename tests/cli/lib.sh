@@ -42,3 +42,7 @@ done_testing() {
 	[ "$_failed" -eq 0 ]
 	exit $?
 }
+
+# The store of the repository: TWOFOLD_TEST_STORE=local (default), azure or
+# s3, with helpers to reach its objects (tests/servers/teststore.sh).
+. "$(dirname "$0")/../servers/teststore.sh"

@@ -5,7 +5,8 @@
 # setgid bits, foreign owners, nanosecond mtimes and atimes, xattrs (text,
 # binary, empty), hostile names and a path deeper than PATH_MAX -- backed
 # up and restored, then compared with tools other than twofold, one
-# aspect per check.
+# aspect per check.  Also run against Azurite and Ceph RGW
+# (tests/cli/core-*.sh).
 . "$(dirname "$0")/lib.sh"
 
 root=0

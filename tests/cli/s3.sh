@@ -6,11 +6,14 @@
 # clear errors; the server sees no plaintext (every object fetched with an
 # independent client, curl --aws-sigv4); a byte flipped in a data object on
 # the server is found by check --read-data; a user whom a bucket policy
-# denies s3:DeleteObject can still back up.
+# denies s3:DeleteObject can still back up; virtual-hosted addressing
+# (http://BUCKET.localhost:PORT) works as well as path-style.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../servers/rgw.sh"
 
-RGW_ON_EXIT='chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"'
+. "$(dirname "$0")/../servers/faultproxy.sh"
+
+RGW_ON_EXIT='fp_stop_all; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"'
 t0=$(date +%s)
 rgw_start; ok $? "Ceph RGW starts on loopback ($(($(date +%s) - t0)) s)"
 [ -n "$RGW_PIDS" ] || done_testing
@@ -144,6 +147,28 @@ EOF
 	[ "$code" = 403 ]; ok $? "and cannot delete (HTTP $code)"
 else
 	ok 1 "create a second S3 user"
+fi
+
+# virtual-hosted addressing, http://BUCKET.localhost:PORT/KEY (RGW's DNS
+# name is localhost), through faultproxy without faults: its log shows
+# request paths that do not begin with the bucket, so the server took the
+# bucket from the Host header -- which SigV4 signs
+V=twofold-vhost-$$
+RGW_PORT=${AWS_ENDPOINT_URL##*:}
+if fp_start vhost "$RGW_PORT"; then
+	export AWS_ENDPOINT_URL="http://localhost:$FP_PORT" TWOFOLD_S3_PATH_STYLE=0
+	tf -r "s3://$V/vh" init 2>"$T/err" && tf -r "s3://$V/vh" backup "$T/src" >/dev/null 2>>"$T/err" &&
+		tf -r "s3://$V/vh" restore latest --target "$T/out-vh" 2>>"$T/err" &&
+		diff -r "$T/src" "$T/out-vh$T/src" && tf -r "s3://$V/vh" check --read-data 2>>"$T/err"
+	ok $? "virtual-hosted addressing (http://$V.localhost:PORT): init, backup, bit-exact restore, check --read-data"
+	export AWS_ENDPOINT_URL="http://127.0.0.1:$RGW_PORT"
+	unset TWOFOLD_S3_PATH_STYLE
+	[ "$(fp_requests vhost)" -gt 5 ] && ! grep -q "^request [0-9]* [A-Z]* /$V" "$T/vhost.log" &&
+		grep -q '^request [0-9]* PUT /vh/data/' "$T/vhost.log"
+	ok $? "... the requests carried the bucket in the host name, not in the path ($(fp_requests vhost) requests)"
+	s3keys "$V" "vh/snapshots/" | grep -q .; ok $? "... and the objects are in bucket $V (path-style listing)"
+else
+	ok 1 "faultproxy starts"
 fi
 
 echo "# S3 test ran $(($(date +%s) - t0)) s including cluster start"

@@ -10,6 +10,10 @@
 #                   Returns non-zero after a message on stderr on failure.
 #   azurite_stop    stop it by PID and remove its data.  Safe to call twice;
 #                   the caller should call it from its EXIT trap.
+#   azurite_restart start it again on the same port and data (after a test
+#                   stopped it by killing $AZURITE_PID); 0 once it answers.
+#   azurite_sas CONTAINER PERMS EXPIRY   print a service SAS token for the
+#                   container (version 2020-12-06, signed with the key).
 #
 # Azurite 3.36+ needs Node >= 21; Debian 12 has Node 20, hence the pin.
 
@@ -116,5 +120,87 @@ azurite_stop() {
 	if [ -n "$AZURITE_DIR" ]; then
 		rm -rf "$AZURITE_DIR"
 		AZURITE_DIR=
+	fi
+}
+
+azurite_restart() {
+	"$AZURITE_BIN" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" --location "$AZURITE_DIR/data" \
+	    --silent --disableTelemetry >>"$AZURITE_DIR/log" 2>&1 &
+	AZURITE_PID=$!
+	_az_n=0
+	until azurite_answers "$AZURITE_PORT"; do
+		[ $_az_n -ge 100 ] && return 1
+		sleep 0.2
+		_az_n=$((_az_n + 1))
+	done
+}
+
+# _az_urlenc STRING: percent-encode what a SAS value may hold
+_az_urlenc() {
+	printf %s "$1" | sed 's/%/%25/g; s/+/%2B/g; s/\//%2F/g; s/=/%3D/g; s/:/%3A/g; s/ /%20/g; s/&/%26/g'
+}
+
+azurite_sas() {
+	_az_hk=$(printf %s "$AZURITE_KEY" | base64 -d | od -An -tx1 -v | tr -d ' \n')
+	_az_sig=$(printf '%s\n\n%s\n/blob/%s/%s\n\n\n%s\n%s\n%s\n\n\n\n\n\n\n' \
+	    "$2" "$3" "$AZURITE_ACCOUNT" "$1" "https,http" "2020-12-06" "c" |
+	    openssl dgst -sha256 -mac HMAC -macopt "hexkey:$_az_hk" -binary | base64 -w0)
+	printf 'sv=2020-12-06&spr=https,http&se=%s&sr=c&sp=%s&sig=%s' \
+	    "$(_az_urlenc "$3")" "$2" "$(_az_urlenc "$_az_sig")"
+}
+
+# azurite_table_start   the Table service of the same Azurite install
+#                       (azurite-table) on a free port, its data in a new
+#                       temporary directory; exports AZURITE_TABLE_PORT,
+#                       AZURITE_TABLE_URL (http://127.0.0.1:PORT/devstoreaccount1)
+#                       and AZURITE_ACCOUNT, AZURITE_KEY.
+# azurite_table_stop    stop it by PID and remove its data (safe twice).
+AZURITE_TABLE_PID=
+AZURITE_TABLE_DIR=
+azurite_table_start() {
+	azurite_install || return 1
+	_azt_bin="$(dirname "$AZURITE_BIN")/azurite-table"
+	[ -x "$_azt_bin" ] || { echo "azurite: $_azt_bin missing" >&2; return 1; }
+	AZURITE_TABLE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/twofold-azurite-table.XXXXXX") || return 1
+	_azt_try=0
+	while [ $_azt_try -lt 8 ]; do
+		_azt_try=$((_azt_try + 1))
+		AZURITE_TABLE_PORT=$((30000 + ($$ * 11 + _azt_try * 991 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 10000))
+		if curl -s -o /dev/null -m 2 "http://127.0.0.1:$AZURITE_TABLE_PORT/" 2>/dev/null; then
+			continue
+		fi
+		"$_azt_bin" --tableHost 127.0.0.1 --tablePort "$AZURITE_TABLE_PORT" \
+		    --location "$AZURITE_TABLE_DIR/data" --silent --disableTelemetry \
+		    >"$AZURITE_TABLE_DIR/log" 2>&1 &
+		AZURITE_TABLE_PID=$!
+		_azt_w=0
+		while [ $_azt_w -lt 100 ]; do
+			kill -0 "$AZURITE_TABLE_PID" 2>/dev/null || break
+			if curl -s -o /dev/null -m 2 "http://127.0.0.1:$AZURITE_TABLE_PORT/$AZURITE_ACCOUNT/Tables" 2>/dev/null; then
+				AZURITE_TABLE_URL="http://127.0.0.1:$AZURITE_TABLE_PORT/$AZURITE_ACCOUNT"
+				export AZURITE_TABLE_PORT AZURITE_TABLE_URL AZURITE_ACCOUNT AZURITE_KEY
+				return 0
+			fi
+			sleep 0.2
+			_azt_w=$((_azt_w + 1))
+		done
+		kill "$AZURITE_TABLE_PID" 2>/dev/null
+		wait "$AZURITE_TABLE_PID" 2>/dev/null
+		AZURITE_TABLE_PID=
+	done
+	echo "azurite: the table service could not start:" >&2
+	cat "$AZURITE_TABLE_DIR/log" >&2
+	return 1
+}
+
+azurite_table_stop() {
+	if [ -n "$AZURITE_TABLE_PID" ]; then
+		kill "$AZURITE_TABLE_PID" 2>/dev/null
+		wait "$AZURITE_TABLE_PID" 2>/dev/null
+		AZURITE_TABLE_PID=
+	fi
+	if [ -n "$AZURITE_TABLE_DIR" ]; then
+		rm -rf "$AZURITE_TABLE_DIR"
+		AZURITE_TABLE_DIR=
 	fi
 }
