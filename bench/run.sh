@@ -11,6 +11,9 @@
 #                             loopback, beside az/aws CLI downloads of the
 #                             same files (bench/cloud.sh)
 #   --cloud-only              only the cloud part (implies --cloud)
+#   sh bench/run.sh --prune [--files N] [--gens G] [--churn PCT]
+#                             twofold forget+prune beside restic's on ~100k
+#                             small chunks (bench/prune.sh)
 #
 # Corpora live in ${TWOFOLD_BENCH_DIR:-/var/tmp/twofold-bench} and are kept
 # between runs (rebuilt only if missing).  Everything is measured with a warm
@@ -23,12 +26,14 @@ set -u
 export LC_ALL=C
 
 QUICK=0; CLOUD=0; LOCAL=1
+# --prune [--files N] [--gens G] [--churn PCT]: the prune benchmark alone
+if [ "${1:-}" = --prune ]; then shift; exec bash "$(dirname "$0")/prune.sh" "$@"; fi
 for a in "$@"; do
     case "$a" in
         --quick) QUICK=1 ;;
         --cloud) CLOUD=1 ;;
         --cloud-only) CLOUD=1; LOCAL=0 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "usage: $0 [--quick] [--cloud | --cloud-only]" >&2; exit 2 ;;
     esac
 done
