@@ -349,9 +349,10 @@ static struct job *submit(struct bctx *c, const uint8_t *data, size_t len)
 	return j;
 }
 
-/* store_stream(c, fd, n, p): read fd to its end, cut chunks, hand them to
- * the workers, recording the jobs in p.  0, or -1 on a read error. */
-static int store_stream(struct bctx *c, int fd, struct node *n, struct pend *p)
+/* store_reader(c, rd, arg, n, p): read through rd to the end, cut chunks,
+ * hand them to the workers, recording the jobs in p.  0, or the reader's
+ * negative value. */
+static int store_reader(struct bctx *c, bk_reader rd, void *arg, struct node *n, struct pend *p)
 {
 	const struct chunker *ch = repo_chunker(c->r);
 	size_t have = 0;
@@ -362,20 +363,16 @@ static int store_stream(struct bctx *c, int fd, struct node *n, struct pend *p)
 		size_t off = 0;
 
 		while (!eof && have < c->cap) {
-			ssize_t got = read(fd, c->buf + have, c->cap - have);
+			ssize_t got = rd(arg, c->buf + have, c->cap - have);
 
-			if (got < 0 && errno == EINTR)
-				continue;
 			if (got < 0)
-				return -1;
+				return (int)got;
 			if (got == 0)
 				eof = 1;
 			have += (size_t)got;
 		}
 		if (have == 0)
 			break;
-		/* Cut every chunk that is surely complete: one that ends before
-		 * the buffer does, or any chunk at end of input. */
 		while (off < have) {
 			size_t len = chunker_next(ch, c->buf + off, have - off);
 
@@ -397,6 +394,25 @@ static int store_stream(struct bctx *c, int fd, struct node *n, struct pend *p)
 			break;
 	}
 	return 0;
+}
+
+/* fd_reader(arg, p, n): a bk_reader over the file descriptor *arg. */
+static ssize_t fd_reader(void *arg, uint8_t *p, size_t n)
+{
+	const int *fd = arg;
+	ssize_t got;
+
+	do
+		got = read(*fd, p, n);
+	while (got < 0 && errno == EINTR);
+	return got < 0 ? -1 : got;
+}
+
+/* store_stream(c, fd, n, p): read fd to its end, cut chunks, hand them to
+ * the workers, recording the jobs in p.  0, or -1 on a read error. */
+static int store_stream(struct bctx *c, int fd, struct node *n, struct pend *p)
+{
+	return store_reader(c, fd_reader, &fd, n, p);
 }
 
 static int cache_usable(struct bctx *c, const struct fc_entry *e, const struct stat *st)
@@ -1057,51 +1073,6 @@ out:
 }
 
 /* ---- for backup_source.c (backup_internal.h) ---- */
-
-/* store_reader(c, rd, arg, n, p): store_stream with a reader callback. */
-static int store_reader(struct bctx *c, bk_reader rd, void *arg, struct node *n, struct pend *p)
-{
-	const struct chunker *ch = repo_chunker(c->r);
-	size_t have = 0;
-	int eof = 0;
-
-	n->size = 0;
-	for (;;) {
-		size_t off = 0;
-
-		while (!eof && have < c->cap) {
-			ssize_t got = rd(arg, c->buf + have, c->cap - have);
-
-			if (got < 0)
-				return (int)got;
-			if (got == 0)
-				eof = 1;
-			have += (size_t)got;
-		}
-		if (have == 0)
-			break;
-		while (off < have) {
-			size_t len = chunker_next(ch, c->buf + off, have - off);
-
-			if (!eof && off + len == have && len < ch->max)
-				break;
-			if (p->nj == p->cap) {
-				p->cap = p->cap ? p->cap * 2 : 4;
-				p->jobs = xreallocarray(p->jobs, p->cap, sizeof *p->jobs);
-			}
-			p->jobs[p->nj++] = submit(c, c->buf + off, len);
-			n->size += len;
-			c->done_bytes += len;
-			off += len;
-			progress(c, 0);
-		}
-		memmove(c->buf, c->buf + off, have - off);
-		have -= off;
-		if (eof && have == 0)
-			break;
-	}
-	return 0;
-}
 
 int bk_stream(struct bctx *c, bk_reader rd, void *arg, struct node *n)
 {

@@ -206,6 +206,25 @@ static int walk(struct cctx *c, const uint8_t id[ID_LEN], char **comps, size_t n
 	return ret;
 }
 
+/* path_step(r, cur, name, incl, t, &nd): load the tree cur into t and
+ * find name in it: 0 with *nd (NULL if absent; t loaded, the caller frees
+ * it), or -1 after a message naming incl (t not loaded). */
+static int path_step(struct repo *r, const uint8_t *cur, char *name, const char *incl,
+    struct tree *t, const struct node **nd)
+{
+	struct node key;
+
+	if (repo_load_tree(r, cur, t) != 0) {
+		errmsg("cannot restore: a tree on the way to %s is damaged or missing", incl);
+		return -1;
+	}
+	memset(&key, 0, sizeof key);
+	key.name = (uint8_t *)name;
+	key.name_len = (uint32_t)strlen(name);
+	*nd = t->n ? bsearch(&key, t->nodes, t->n, sizeof *t->nodes, node_cmp) : NULL;
+	return 0;
+}
+
 /* restore_table(r, snap, o, dst, parts, np): the JSON lines of the file
  * at parts (a backed-up table) into the table dst, entity by entity. */
 static int restore_table(struct repo *r, const struct snap_item *snap, const struct restore_opts *o,
@@ -222,17 +241,10 @@ static int restore_table(struct repo *r, const struct snap_item *snap, const str
 	memset(&file, 0, sizeof file);
 	memcpy(cur, snap->s.tree, ID_LEN);
 	for (int i = 0; i < np; i++) {
-		struct node key;
 		const struct node *nd;
 
-		if (repo_load_tree(r, cur, &t) != 0) {
-			errmsg("cannot restore: a tree on the way to %s is damaged or missing", o->includes[0]);
+		if (path_step(r, cur, parts[i], o->includes[0], &t, &nd) != 0)
 			return EXIT_FATAL;
-		}
-		memset(&key, 0, sizeof key);
-		key.name = (uint8_t *)parts[i];
-		key.name_len = (uint32_t)strlen(parts[i]);
-		nd = t.n ? bsearch(&key, t.nodes, t.n, sizeof *t.nodes, node_cmp) : NULL;
 		if (nd == NULL || (i + 1 < np && nd->type != NODE_DIR) || (i + 1 == np && nd->type != NODE_FILE)) {
 			errmsg("--include %s: not a backed-up table in the snapshot", o->includes[0]);
 			tree_free(&t);
@@ -351,17 +363,10 @@ int engine_restore_cloud(struct repo *r, const struct snap_item *snap, const str
 	}
 	memcpy(cur, snap->s.tree, ID_LEN);
 	for (int i = 0; i < np; i++) {
-		struct node key;
 		const struct node *nd;
 
-		if (repo_load_tree(r, cur, &t) != 0) {
-			errmsg("cannot restore: a tree on the way to %s is damaged or missing", o->includes[0]);
+		if (path_step(r, cur, parts[i], o->includes[0], &t, &nd) != 0)
 			goto out;
-		}
-		memset(&key, 0, sizeof key);
-		key.name = (uint8_t *)parts[i];
-		key.name_len = (uint32_t)strlen(parts[i]);
-		nd = t.n ? bsearch(&key, t.nodes, t.n, sizeof *t.nodes, node_cmp) : NULL;
 		if (nd == NULL || (i + 1 < np && nd->type != NODE_DIR)) {
 			errmsg("--include %s: not in the snapshot", o->includes[0]);
 			tree_free(&t);

@@ -15,16 +15,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "util/util.h"
 
-#define AZ_VERSION "2025-11-05"
-#define DEV_KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 #define LIST_MAX ((size_t)64 << 20)
 #define SMALL_MAX ((size_t)1 << 20)
-#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 int source_is_url(const char *s)
 {
@@ -97,47 +93,7 @@ char *src_escape_path(const char *name)
 	return out;
 }
 
-static char *esc(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s);
-	char *out = xmalloc(3 * n + 1), *o = out;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			*o++ = (char)c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* ---- Azure requests ---- */
-
-static void rfc1123(char *out, size_t n)
-{
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const mons[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
-	    tm.tm_mday, mons[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec);
-}
-
-static int qp_cmp(const void *x, const void *y)
-{
-	return strcmp(((const struct src_qp *)x)->k, ((const struct src_qp *)y)->k);
-}
 
 static int hdr_cmp(const void *x, const void *y)
 {
@@ -152,44 +108,67 @@ static const char *hval(const struct src_hdr *h, size_t nh, const char *name)
 	return NULL;
 }
 
+/* sign_head(sts, method, n, h0, nh, xh, nx): the Shared Key
+ * string-to-sign up to its canonicalized resource: the verb, the standard
+ * headers of h0, then the x-ms-* headers xh (names lower-cased, sorted). */
+static void sign_head(struct buf *sts, const char *method, size_t n, const struct src_hdr *h0,
+    size_t nh, struct src_hdr *xh, size_t nx)
+{
+	static const char *const std[] = { "Content-Encoding", "Content-Language", NULL,
+		"Content-MD5", "Content-Type", "Date", "If-Modified-Since", "If-Match",
+		"If-None-Match", "If-Unmodified-Since", "Range" };
+	char clen[32] = "", *line;
+
+	if (n > 0)
+		snprintf(clen, sizeof clen, "%zu", n);
+	buf_append(sts, method, strlen(method));
+	buf_append(sts, "\n", 1);
+	for (size_t i = 0; i < sizeof std / sizeof std[0]; i++) {
+		const char *v = std[i] ? hval(h0, nh, std[i]) : clen;
+
+		if (v)
+			buf_append(sts, v, strlen(v));
+		buf_append(sts, "\n", 1);
+	}
+	/* canonicalized headers: lower-case names, sorted */
+	for (size_t i = 0; i < nx; i++) {
+		char *k = xstrdup(xh[i].k);
+
+		for (char *c = k; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		xh[i].k = k;
+	}
+	qsort(xh, nx, sizeof *xh, hdr_cmp);
+	for (size_t i = 0; i < nx; i++) {
+		line = xasprintf("%s:%s\n", xh[i].k, xh[i].v);
+		buf_append(sts, line, strlen(line));
+		free(line);
+		free((char *)(uintptr_t)xh[i].k);
+	}
+}
+
 int src_az_request(struct source *s, const char *method, const char *blob,
-    const struct src_qp *q0, size_t nq, const struct src_hdr *h0, size_t nh,
+    const struct az_qp *q0, size_t nq, const struct src_hdr *h0, size_t nh,
     const void *body, size_t n, struct buf *out, struct buf *rh, struct http_resp *rs)
 {
-	struct src_qp *q = xcalloc(nq + 1, sizeof *q);
+	struct az_qp *q = xcalloc(nq + 1, sizeof *q);
 	struct src_hdr *xh = xcalloc(nh + 3, sizeof *xh);
 	struct buf url, sts;
 	struct curl_slist *hl = NULL;
 	char date[64], *eb = NULL, *line;
-	struct http_req rq;
 	size_t nx = 0;
 	int rc;
 
 	if (nq)
 		memcpy(q, q0, nq * sizeof *q);
-	qsort(q, nq, sizeof *q, qp_cmp);
+	az_qp_sort(q, nq);
 	if (blob)
 		eb = src_escape_path(blob);
 	buf_init(&url, SIZE_MAX);
 	buf_init(&sts, SIZE_MAX);
-	line = xasprintf("%s/%s%s%s", s->endpoint, s->container, eb ? "/" : "", eb ? eb : "");
-	buf_append(&url, line, strlen(line));
-	free(line);
-	for (size_t i = 0; i < nq; i++) {
-		char *ev = esc(q[i].v);
+	az_url(&url, &s->au, s->endpoint, s->container, eb, q, nq);
 
-		line = xasprintf("%c%s=%s", i == 0 ? '?' : '&', q[i].k, ev);
-		buf_append(&url, line, strlen(line));
-		free(line);
-		free(ev);
-	}
-	if (s->sas) {
-		buf_append(&url, nq ? "&" : "?", 1);
-		buf_append(&url, s->sas, strlen(s->sas));
-	}
-	buf_append(&url, "", 1);
-
-	rfc1123(date, sizeof date);
+	az_date(date, sizeof date);
 	xh[nx++] = (struct src_hdr){ "x-ms-date", date };
 	xh[nx++] = (struct src_hdr){ "x-ms-version", AZ_VERSION };
 	for (size_t i = 0; i < nh; i++) {
@@ -199,74 +178,13 @@ int src_az_request(struct source *s, const char *method, const char *blob,
 		if (strncasecmp(h0[i].k, "x-ms-", 5) == 0)
 			xh[nx++] = h0[i];
 	}
-	line = xasprintf("x-ms-date: %s", date);
-	hl = curl_slist_append(hl, line);
-	free(line);
-	hl = curl_slist_append(hl, "x-ms-version: " AZ_VERSION);
-	hl = curl_slist_append(hl, "Expect:");
-	if (s->keylen) {
-		crypto_auth_hmacsha256_state st;
-		uint8_t mac[crypto_auth_hmacsha256_BYTES];
-		char b64[sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES,
-		    sodium_base64_VARIANT_ORIGINAL)];
-		char clen[32] = "";
-		const char *std[] = { "Content-Encoding", "Content-Language", NULL, "Content-MD5",
-			"Content-Type", "Date", "If-Modified-Since", "If-Match", "If-None-Match",
-			"If-Unmodified-Since", "Range" };
-
-		if (n > 0)
-			snprintf(clen, sizeof clen, "%zu", n);
-		buf_append(&sts, method, strlen(method));
-		buf_append(&sts, "\n", 1);
-		for (size_t i = 0; i < sizeof std / sizeof std[0]; i++) {
-			const char *v = std[i] ? hval(h0, nh, std[i]) : clen;
-
-			if (v)
-				buf_append(&sts, v, strlen(v));
-			buf_append(&sts, "\n", 1);
-		}
-		/* canonicalized headers: lower-case names, sorted */
-		for (size_t i = 0; i < nx; i++) {
-			char *k = xstrdup(xh[i].k);
-
-			for (char *c = k; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
-			xh[i].k = k;
-		}
-		qsort(xh, nx, sizeof *xh, hdr_cmp);
-		for (size_t i = 0; i < nx; i++) {
-			line = xasprintf("%s:%s\n", xh[i].k, xh[i].v);
-			buf_append(&sts, line, strlen(line));
-			free(line);
-			free((char *)(uintptr_t)xh[i].k);
-		}
-		line = xasprintf("/%s%s/%s%s%s", s->account, s->path_base, s->container,
-		    eb ? "/" : "", eb ? eb : "");
-		buf_append(&sts, line, strlen(line));
-		free(line);
-		for (size_t i = 0; i < nq; i++) {
-			line = xasprintf("\n%s:%s", q[i].k, q[i].v);
-			buf_append(&sts, line, strlen(line));
-			free(line);
-		}
-		crypto_auth_hmacsha256_init(&st, s->key, s->keylen);
-		crypto_auth_hmacsha256_update(&st, sts.p, sts.len);
-		crypto_auth_hmacsha256_final(&st, mac);
-		sodium_bin2base64(b64, sizeof b64, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
-		line = xasprintf("Authorization: SharedKey %s:%s", s->account, b64);
-		hl = curl_slist_append(hl, line);
-		sodium_memzero(line, strlen(line));
-		free(line);
+	hl = az_date_headers(hl, date);
+	if (s->au.keylen) {
+		sign_head(&sts, method, n, h0, nh, xh, nx);
+		az_sign_tail(&sts, s->account, s->path_base, s->container, eb, q, nq);
+		hl = az_auth_append(hl, &s->au, "SharedKey", s->account, sts.p, sts.len);
 	}
-	memset(&rq, 0, sizeof rq);
-	rq.method = method;
-	rq.url = (const char *)url.p;
-	rq.headers = hl;
-	rq.body = body;
-	rq.body_len = n;
-	rq.out = out;
-	rq.resp_headers = rh;
-	rc = http_do(s->h, &rq, rs);
+	rc = cloud_do(s->h, NULL, method, (const char *)url.p, hl, body, n, out, rh, rs);
 	curl_slist_free_all(hl);
 	buf_wipe_free(&url);
 	buf_free(&sts);
@@ -278,52 +196,24 @@ int src_az_request(struct source *s, const char *method, const char *blob,
 
 /* ---- S3 requests ---- */
 
-static void sha256_hex(const void *p, size_t n, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(p ? p : "", n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-		snprintf(out, 65, "UNSIGNED-PAYLOAD");
-		return;
-	}
-	hex_encode(md, 32, out);
-}
-
 int src_s3_request(struct source *s, const char *method, const char *url,
     const struct src_hdr *h, size_t nh, const void *body, size_t n, struct buf *out,
     struct buf *rh, struct http_resp *rs)
 {
 	struct curl_slist *hl = NULL;
-	struct http_req rq;
-	char hash[65], *line;
+	char hash[128], *line;
 	int rc;
 
-	if (body != NULL)
-		sha256_hex(body, n, hash);
-	else
-		memcpy(hash, EMPTY_SHA256, sizeof hash);
-	line = xasprintf("x-amz-content-sha256: %s", hash);
-	hl = curl_slist_append(hl, line);
-	free(line);
-	if (s->token_hdr)
-		hl = curl_slist_append(hl, s->token_hdr);
+	s3_content_sha256(body, n, hash, sizeof hash);
+	hl = curl_slist_append(hl, hash);
+	if (s->s3.token_hdr)
+		hl = curl_slist_append(hl, s->s3.token_hdr);
 	for (size_t i = 0; i < nh; i++) {
 		line = xasprintf("%s: %s", h[i].k, h[i].v);
 		hl = curl_slist_append(hl, line);
 		free(line);
 	}
-	memset(&rq, 0, sizeof rq);
-	rq.method = method;
-	rq.url = url;
-	rq.headers = hl;
-	rq.body = body;
-	rq.body_len = n;
-	rq.out = out;
-	rq.resp_headers = rh;
-	rq.aws_sigv4 = s->sigv4;
-	rq.userpwd = s->userpwd;
-	rc = http_do(s->h, &rq, rs);
+	rc = cloud_do(s->h, &s->s3, method, url, hl, body, n, out, rh, rs);
 	curl_slist_free_all(hl);
 	return rc;
 }
@@ -377,10 +267,10 @@ int src_fail(struct source *s, int rc, const struct http_resp *rs, const void *b
 		else if (strncmp(code, "AuthorizationPermissionMismatch", 31) == 0 ||
 		    strcmp(code, "AuthorizationResourceTypeMismatch") == 0)
 			snprintf(adv, sizeof adv, ": the %s lacks a permission (a backup needs "
-			    "r and l; a restore into a container c and w)", s->sas ? "SAS" : "credential");
-		else if (rs->status == 403 && s->sas && s->sas_expires && s->sas_expires < (int64_t)time(NULL))
-			snprintf(adv, sizeof adv, ": the SAS expired at %s: make a new one", s->sas_expiry);
-		else if (rs->status == 403 && s->sas)
+			    "r and l; a restore into a container c and w)", s->au.sas ? "SAS" : "credential");
+		else if (rs->status == 403 && az_sas_expired(&s->au))
+			snprintf(adv, sizeof adv, ": the SAS expired at %s: make a new one", s->au.sas_expiry);
+		else if (rs->status == 403 && s->au.sas)
 			snprintf(adv, sizeof adv, ": the SAS is wrong, has expired, or lacks a "
 			    "permission (a backup needs r and l)");
 		else if (rs->status == 403)
@@ -394,7 +284,7 @@ int src_fail(struct source *s, int rc, const struct http_resp *rs, const void *b
 		    strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidToken") == 0)
 			snprintf(adv, sizeof adv, ": the server rejects the credentials: check "
 			    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY%s and AWS_REGION (%s)",
-			    s->token_hdr ? ", AWS_SESSION_TOKEN" : "", s->region);
+			    s->s3.token_hdr ? ", AWS_SESSION_TOKEN" : "", s->s3.region);
 		else if (strcmp(code, "AccessDenied") == 0 || (rs->status == 403 && code[0] == '\0'))
 			snprintf(adv, sizeof adv, ": access denied: the credentials lack "
 			    "permission on bucket %s (a backup needs s3:ListBucket and "
@@ -412,171 +302,10 @@ int src_fail(struct source *s, int rc, const struct http_resp *rs, const void *b
 
 /* ---- open ---- */
 
-static void creds_wipe(char **p)
-{
-	if (*p) {
-		sodium_memzero(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
-}
-
-static int parse_conn(struct source *s, const char *cs, char **acct, char **key, char **sas,
-    char **ep, char **proto, char **suffix)
-{
-	char *tep = NULL;
-
-	const char *p = cs;
-	int dev = 0;
-
-	while (*p) {
-		const char *end = strchr(p, ';'), *eq;
-		size_t n = end ? (size_t)(end - p) : strlen(p), kl;
-		char *v;
-
-		while (n > 0 && isspace((unsigned char)*p)) {
-			p++;
-			n--;
-		}
-		if (n == 0) {
-			if (!end)
-				break;
-			p = end + 1;
-			continue;
-		}
-		eq = memchr(p, '=', n);
-		if (eq == NULL) {
-			errmsg("source %s: AZURE_STORAGE_CONNECTION_STRING is malformed (a part "
-			    "without '=')", s->url);
-			return -1;
-		}
-		kl = (size_t)(eq - p);
-		v = xmalloc(n - kl);
-		memcpy(v, eq + 1, n - kl - 1);
-		v[n - kl - 1] = '\0';
-#define KEY(name, field) \
-		else if (kl == strlen(name) && strncasecmp(p, name, kl) == 0) { \
-			creds_wipe(field); *(field) = v; v = NULL; }
-		if (0) {
-		}
-		KEY("AccountName", acct)
-		KEY("AccountKey", key)
-		KEY("SharedAccessSignature", sas)
-		KEY("BlobEndpoint", s->kind == SRC_TABLE ? &tep : ep)
-		KEY("TableEndpoint", s->kind == SRC_TABLE ? ep : &tep)
-		KEY("DefaultEndpointsProtocol", proto)
-		KEY("EndpointSuffix", suffix)
-		else if (kl == 21 && strncasecmp(p, "UseDevelopmentStorage", kl) == 0 &&
-		    strcasecmp(v, "true") == 0)
-			dev = 1;
-#undef KEY
-		creds_wipe(&v);
-		if (!end)
-			break;
-		p = end + 1;
-	}
-	free(tep);
-	if (dev) {
-		if (!*acct)
-			*acct = xstrdup("devstoreaccount1");
-		if (!*key && !*sas)
-			*key = xstrdup(DEV_KEY);
-		if (!*ep)
-			*ep = xasprintf("http://127.0.0.1:%d/%s", s->kind == SRC_TABLE ? 10002 : 10000, *acct);
-	}
-	return 0;
-}
-
-static void sas_expiry(struct source *s)
-{
-	const char *p = s->sas, *e;
-	char v[64];
-	size_t o = 0;
-	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, se = 0;
-
-	for (;;) {
-		if (strncmp(p, "se=", 3) == 0)
-			break;
-		p = strchr(p, '&');
-		if (p == NULL)
-			return;
-		p++;
-	}
-	p += 3;
-	e = p + strcspn(p, "&");
-	while (p < e && o + 1 < sizeof v) {
-		if (*p == '%' && e - p >= 3 && isxdigit((unsigned char)p[1]) &&
-		    isxdigit((unsigned char)p[2])) {
-			char hx[3] = { p[1], p[2], 0 };
-
-			v[o++] = (char)strtol(hx, NULL, 16);
-			p += 3;
-		} else {
-			v[o++] = *p++;
-		}
-	}
-	v[o] = '\0';
-	if (o < 10 || !isdigit((unsigned char)v[0]))
-		return;
-	y = src_digits(v, 4);
-	mo = src_digits(v + 5, 2);
-	d = src_digits(v + 8, 2);
-	if (o >= 16 && v[10] == 'T') {
-		h = src_digits(v + 11, 2);
-		mi = src_digits(v + 14, 2);
-		if (o >= 19)
-			se = src_digits(v + 17, 2);
-	}
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	s->sas_expires = (int64_t)timegm(&tm);
-	snprintf(s->sas_expiry, sizeof s->sas_expiry, "%s", v);
-}
-
-int src_digits(const char *p, int k)
-{
-	int v = 0;
-
-	for (int i = 0; i < k; i++) {
-		if (!isdigit((unsigned char)p[i]))
-			return 0;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
-}
-
-static int container_ok(const char *c)
-{
-	size_t n = strlen(c);
-
-	if (n < 3 || n > 63 || c[0] == '-' || c[n - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!(islower((unsigned char)c[i]) || isdigit((unsigned char)c[i]) || c[i] == '-'))
-			return 0;
-		if (c[i] == '-' && c[i + 1] == '-')
-			return 0;
-	}
-	return 1;
-}
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
 static int open_azure(struct source *s, const char *rest)
 {
 	const char *slash = strchr(rest, '/'), *e;
-	char *acct = NULL, *key = NULL, *sas = NULL, *ep = NULL, *proto = NULL, *suffix = NULL;
+	struct az_creds c = { 0 };
 	int ret = -1;
 
 	if (slash == NULL || slash == rest || slash[1] == '\0' || slash[1] == '/') {
@@ -608,85 +337,30 @@ static int open_azure(struct source *s, const char *rest)
 			    "63 letters and digits, beginning with a letter", s->url);
 			return -1;
 		}
-	} else if (!container_ok(s->container)) {
+	} else if (!az_container_ok(s->container)) {
 		errmsg("source %s: container name %s is not valid: 3 to 63 lowercase letters, "
 		    "digits and single hyphens", s->url, s->container);
 		return -1;
 	}
-	if ((e = env("AZURE_STORAGE_CONNECTION_STRING")) != NULL) {
-		if (parse_conn(s, e, &acct, &key, &sas, &ep, &proto, &suffix) != 0)
-			goto out;
-		if (key && sas)
-			creds_wipe(&sas);
-	} else if ((e = env("AZURE_STORAGE_KEY")) != NULL) {
-		if (env("AZURE_STORAGE_ACCOUNT") == NULL) {
-			errmsg("source %s: AZURE_STORAGE_KEY is set but AZURE_STORAGE_ACCOUNT is not",
-			    s->url);
-			goto out;
-		}
-		acct = xstrdup(env("AZURE_STORAGE_ACCOUNT"));
-		key = xstrdup(e);
-	} else if ((e = env("AZURE_STORAGE_SAS_TOKEN")) != NULL) {
-		if (env("AZURE_STORAGE_ACCOUNT"))
-			acct = xstrdup(env("AZURE_STORAGE_ACCOUNT"));
-		sas = xstrdup(e);
-	}
-	if (!key && !sas) {
+	if (az_creds_env("source", s->url, s->kind == SRC_TABLE, &c) != 0)
+		goto out;
+	if (!c.key && !c.sas) {
 		errmsg("source %s: no Azure credentials: set AZURE_STORAGE_CONNECTION_STRING, "
 		    "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, or AZURE_STORAGE_SAS_TOKEN "
 		    "(a SAS with permissions r and l is enough to back up)", s->url);
 		goto out;
 	}
-	if (acct && strcmp(acct, s->account) != 0) {
+	if (c.account && strcmp(c.account, s->account) != 0) {
 		errmsg("source %s: the URL names account %s but the credentials are for account %s",
-		    s->url, s->account, acct);
+		    s->url, s->account, c.account);
 		goto out;
 	}
-	if (ep)
-		s->endpoint = xstrdup(ep);
-	else if (env(s->kind == SRC_TABLE ? "AZURE_STORAGE_TABLE_ENDPOINT" : "AZURE_STORAGE_BLOB_ENDPOINT"))
-		s->endpoint = xstrdup(env(s->kind == SRC_TABLE ? "AZURE_STORAGE_TABLE_ENDPOINT" :
-		    "AZURE_STORAGE_BLOB_ENDPOINT"));
-	else
-		s->endpoint = xasprintf("%s://%s.%s.%s", proto ? proto : "https", s->account,
-		    s->kind == SRC_TABLE ? "table" : "blob", suffix ? suffix : "core.windows.net");
-	for (size_t n = strlen(s->endpoint); n > 0 && s->endpoint[n - 1] == '/'; n--)
-		s->endpoint[n - 1] = '\0';
-	if (strncmp(s->endpoint, "http://", 7) != 0 && strncmp(s->endpoint, "https://", 8) != 0) {
-		errmsg("source %s: the blob endpoint %s is not an http:// or https:// URL",
-		    s->url, s->endpoint);
+	if (az_endpoint("source", s->url, &c, s->account, s->kind == SRC_TABLE, &s->endpoint,
+	    &s->path_base) != 0 || az_auth_set("source", s->url, &c, &s->au) != 0)
 		goto out;
-	}
-	{
-		const char *p = strchr(strstr(s->endpoint, "://") + 3, '/');
-
-		s->path_base = xstrdup(p ? p : "");
-	}
-	if (key) {
-		size_t kl = 0;
-
-		if (sodium_base642bin(s->key, sizeof s->key, key, strlen(key), " \t\r\n", &kl, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0 || kl == 0) {
-			errmsg("source %s: the account key is not valid base64", s->url);
-			goto out;
-		}
-		s->keylen = kl;
-	} else {
-		const char *t = sas;
-
-		while (*t == '?')
-			t++;
-		s->sas = xstrdup(t);
-		sas_expiry(s);
-	}
 	ret = 0;
 out:
-	free(acct);
-	creds_wipe(&key);
-	creds_wipe(&sas);
-	free(ep);
-	free(proto);
-	free(suffix);
+	az_creds_free(&c);
 	return ret;
 }
 
@@ -694,19 +368,10 @@ static int open_s3(struct source *s, const char *rest)
 {
 	const char *slash = strchr(rest, '/');
 	size_t bl = slash ? (size_t)(slash - rest) : strlen(rest);
-	const char *endpoint = env("AWS_ENDPOINT_URL_S3");
-	const char *akey = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
-	const char *token = env("AWS_SESSION_TOKEN"), *region = env("AWS_REGION");
-	const char *ps = env("TWOFOLD_S3_PATH_STYLE");
-	char *ep;
+	struct s3_env e;
 	int path_style;
 
-	if (endpoint == NULL)
-		endpoint = env("AWS_ENDPOINT_URL");
-	if (region == NULL)
-		region = env("AWS_DEFAULT_REGION");
-	if (region == NULL)
-		region = "us-east-1";
+	s3_env_read(&e);
 	if (bl == 0 || bl > 255) {
 		errmsg("source %s: expected s3://BUCKET[/PREFIX]", s->url);
 		return -1;
@@ -719,39 +384,21 @@ static int open_s3(struct source *s, const char *rest)
 			return -1;
 		}
 	s->prefix = slash && slash[1] ? xasprintf("%s/", slash + 1) : xstrdup("");
-	if (akey == NULL || secret == NULL) {
+	if (e.akey == NULL || e.secret == NULL) {
 		errmsg("source %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "
 		    "AWS_ENDPOINT_URL for a store other than AWS)", s->url);
 		return -1;
 	}
-	if (strchr(akey, ':') || strpbrk(akey, "\r\n") || strpbrk(secret, "\r\n") ||
-	    (token && strpbrk(token, "\r\n")) || strpbrk(region, "\r\n/:") ||
-	    (endpoint && (strpbrk(endpoint, "\r\n?#") ||
-	    (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0)))) {
+	if (strchr(e.akey, ':') || strpbrk(e.akey, "\r\n") || strpbrk(e.secret, "\r\n") ||
+	    (e.token && strpbrk(e.token, "\r\n")) || strpbrk(e.region, "\r\n/:") ||
+	    (e.endpoint && (strpbrk(e.endpoint, "\r\n?#") ||
+	    (strncmp(e.endpoint, "http://", 7) != 0 && strncmp(e.endpoint, "https://", 8) != 0)))) {
 		errmsg("source %s: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, "
 		    "AWS_REGION or AWS_ENDPOINT_URL holds characters that cannot be right", s->url);
 		return -1;
 	}
-	s->region = xstrdup(region);
-	s->sigv4 = xasprintf("aws:amz:%s:s3", region);
-	s->userpwd = xasprintf("%s:%s", akey, secret);
-	s->token_hdr = token ? xasprintf("x-amz-security-token: %s", token) : NULL;
-	if (ps && strcmp(ps, "0") == 0)
-		path_style = strchr(s->bucket, '.') != NULL;
-	else
-		path_style = endpoint != NULL || (ps && strcmp(ps, "1") == 0) ||
-		    strchr(s->bucket, '.') != NULL;
-	ep = endpoint ? xstrdup(endpoint) : xasprintf("https://s3.%s.amazonaws.com", region);
-	for (size_t n = strlen(ep); n > 0 && ep[n - 1] == '/'; n--)
-		ep[n - 1] = '\0';
-	if (path_style) {
-		s->base = xasprintf("%s/%s", ep, s->bucket);
-	} else {
-		const char *h = strstr(ep, "://") + 3;
-
-		s->base = xasprintf("%.*s%s.%s", (int)(h - ep), ep, s->bucket, h);
-	}
-	free(ep);
+	s3_auth_set(&e, &s->s3);
+	s->base = s3_base(&e, s->bucket, &path_style);
 	return 0;
 }
 
@@ -791,10 +438,8 @@ void source_close(struct source *s)
 	if (s == NULL)
 		return;
 	http_free(s->h);
-	sodium_memzero(s->key, sizeof s->key);
-	creds_wipe(&s->sas);
-	creds_wipe(&s->userpwd);
-	creds_wipe(&s->token_hdr);
+	az_auth_wipe(&s->au);
+	s3_auth_wipe(&s->s3);
 	free(s->url);
 	free(s->account);
 	free(s->container);
@@ -803,8 +448,6 @@ void source_close(struct source *s)
 	free(s->path_base);
 	free(s->bucket);
 	free(s->base);
-	free(s->sigv4);
-	free(s->region);
 	free(s);
 }
 
@@ -818,19 +461,19 @@ static int list_azure(struct source *s, struct src_obj **v, size_t *n)
 
 	buf_init(&page, LIST_MAX);
 	for (;;) {
-		struct src_qp q[6];
+		struct az_qp q[6];
 		size_t nq = 0;
 		struct http_resp rs;
 		int rc;
 
-		q[nq++] = (struct src_qp){ "restype", "container" };
-		q[nq++] = (struct src_qp){ "comp", "list" };
-		q[nq++] = (struct src_qp){ "include", "metadata" };
-		q[nq++] = (struct src_qp){ "maxresults", "5000" };
+		q[nq++] = (struct az_qp){ "restype", "container" };
+		q[nq++] = (struct az_qp){ "comp", "list" };
+		q[nq++] = (struct az_qp){ "include", "metadata" };
+		q[nq++] = (struct az_qp){ "maxresults", "5000" };
 		if (s->prefix[0])
-			q[nq++] = (struct src_qp){ "prefix", s->prefix };
+			q[nq++] = (struct az_qp){ "prefix", s->prefix };
 		if (marker)
-			q[nq++] = (struct src_qp){ "marker", marker };
+			q[nq++] = (struct az_qp){ "marker", marker };
 		page.len = 0;
 		rc = src_az_request(s, "GET", NULL, q, nq, NULL, 0, NULL, 0, &page, NULL, &rs);
 		if (rc != 0 || rs.status != 200) {
@@ -855,7 +498,7 @@ static int list_azure(struct source *s, struct src_obj **v, size_t *n)
 static int list_s3(struct source *s, struct src_obj **v, size_t *n)
 {
 	struct buf page;
-	char *token = xmalloc(4096), *pesc = esc(s->prefix);
+	char *token = xmalloc(4096), *pesc = url_escape(s->prefix, 0);
 	int ret = 0, trunc;
 
 	buf_init(&page, LIST_MAX);
@@ -866,7 +509,7 @@ static int list_s3(struct source *s, struct src_obj **v, size_t *n)
 		int rc;
 
 		if (token[0]) {
-			tesc = esc(token);
+			tesc = url_escape(token, 0);
 			url = xasprintf("%s?continuation-token=%s&list-type=2&max-keys=1000&prefix=%s",
 			    s->base, tesc, pesc);
 		} else {
@@ -1058,7 +701,7 @@ static int put_azure(struct source *s, const char *full, const char *name,
 		for (; off < size; i++) {
 			size_t len = size - off < SRC_PART ? (size_t)(size - off) : SRC_PART;
 			char raw[32], id[64], *line;
-			struct src_qp q[2] = { { "comp", "block" }, { "blockid", id } };
+			struct az_qp q[2] = { { "comp", "block" }, { "blockid", id } };
 
 			snprintf(raw, sizeof raw, "twofold-%010zu", i);
 			sodium_bin2base64(id, sizeof id, (const uint8_t *)raw, strlen(raw),
@@ -1081,7 +724,7 @@ static int put_azure(struct source *s, const char *full, const char *name,
 		}
 		buf_append(&list, "</BlockList>", 12);
 		{
-			struct src_qp q[1] = { { "comp", "blocklist" } };
+			struct az_qp q[1] = { { "comp", "blocklist" } };
 
 			h[nh - 1].v = "application/xml";
 			err.len = 0;
@@ -1141,7 +784,7 @@ static int put_s3(struct source *s, const char *full, const char *name,
 		}
 	}
 	{
-		char *idesc = esc(upload_id);
+		char *idesc = url_escape(upload_id, 0);
 		uint64_t off = 0;
 
 		for (np = 0; off < size; np++) {

@@ -9,8 +9,10 @@
  * "Cloud sources").  Credentials come from the same environment
  * variables as the cloud stores; secrets never appear in messages.
  *
- * Depends on util and the HTTP client of store (store/http.h); never on a
- * repository, a key or plaintext of the repository. */
+ * Depends on util, the HTTP client of store (store/http.h) and the cloud
+ * credentials and signing it shares with the cloud stores
+ * (store/cloud_auth.h); never on a repository, a key or plaintext of the
+ * repository. */
 #ifndef TWOFOLD_SOURCE_H
 #define TWOFOLD_SOURCE_H
 

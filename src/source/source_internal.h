@@ -4,6 +4,7 @@
 #define TWOFOLD_SOURCE_INTERNAL_H
 
 #include "source/source.h"
+#include "store/cloud_auth.h"
 #include "store/http.h"
 
 struct source {
@@ -15,18 +16,12 @@ struct source {
 	char *account, *container;
 	char *endpoint;		/* scheme://host[:port][/path], no trailing '/' */
 	char *path_base;	/* the endpoint's path ("" or "/devstoreaccount1") */
-	uint8_t key[128];
-	size_t keylen;		/* 0: SAS */
-	char *sas;
-	char sas_expiry[64];
-	int64_t sas_expires;
+	struct az_auth au;	/* account key or SAS */
 	/* S3 */
-	char *bucket, *base, *sigv4, *userpwd, *token_hdr, *region;
+	char *bucket, *base;
+	struct s3_auth s3;	/* region, SigV4 provider, credentials */
 };
 
-struct src_qp {
-	const char *k, *v;
-};
 struct src_hdr {
 	const char *k, *v;
 };
@@ -35,7 +30,7 @@ struct src_hdr {
  * Azure request on the container (blob NULL) or the blob with that full
  * name; signed with Shared Key or carrying the SAS.  http_do's value. */
 int src_az_request(struct source *s, const char *method, const char *blob,
-    const struct src_qp *q, size_t nq, const struct src_hdr *h, size_t nh,
+    const struct az_qp *q, size_t nq, const struct src_hdr *h, size_t nh,
     const void *body, size_t n, struct buf *out, struct buf *rh, struct http_resp *rs);
 /* src_s3_request(s, method, url, h, nh, body, n, out, rh, rs): SigV4. */
 int src_s3_request(struct source *s, const char *method, const char *url,
@@ -47,11 +42,14 @@ char *src_escape_path(const char *name);
  * HTTP ... advice".  -1. */
 int src_fail(struct source *s, int rc, const struct http_resp *rs, const void *body, size_t bn,
     const char *what, const char *obj);
-int src_digits(const char *p, int k);
 /* src_table_request(s, method, path, query, body, n, out, rh, rs): one
  * Table service request (path below the endpoint, e.g. "/Tables"),
  * Shared Key Lite or SAS. */
 int src_table_request(struct source *s, const char *method, const char *path, const char *query,
     const void *body, size_t n, struct buf *out, struct buf *rh, struct http_resp *rs);
+
+/* src_utf8_put(out, cp): append code point cp (at most 0x10ffff, not a
+ * surrogate) to out as UTF-8. */
+void src_utf8_put(struct buf *out, unsigned long cp);
 
 #endif

@@ -6,7 +6,7 @@
  * with optional attributes, text with the five named entities and
  * numeric character references, self-closing elements; no CDATA, no
  * comments inside the parts read. */
-#include "source/source.h"
+#include "source/source_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -237,6 +237,33 @@ static int is(const struct elem *el, const char *name)
 	return el->nlen == strlen(name) && memcmp(el->name, name, el->nlen) == 0;
 }
 
+void src_utf8_put(struct buf *out, unsigned long cp)
+{
+	uint8_t u[4];
+	size_t ul;
+
+	if (cp < 0x80) {
+		u[0] = (uint8_t)cp;
+		ul = 1;
+	} else if (cp < 0x800) {
+		u[0] = (uint8_t)(0xc0 | cp >> 6);
+		u[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		ul = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (uint8_t)(0xe0 | cp >> 12);
+		u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		ul = 3;
+	} else {
+		u[0] = (uint8_t)(0xf0 | cp >> 18);
+		u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (uint8_t)(0x80 | (cp & 0x3f));
+		ul = 4;
+	}
+	buf_append(out, u, ul);
+}
+
 /* text(el, out): the decoded text of an element without child elements
  * (entities and character references decoded).  0, or -1. */
 static int text(const struct elem *el, struct buf *out)
@@ -274,8 +301,6 @@ static int text(const struct elem *el, struct buf *out)
 				unsigned long cp = 0;
 				const char *d = p + 2;
 				int hex = d < semi && (*d == 'x' || *d == 'X');
-				uint8_t u[4];
-				size_t ul;
 
 				if (hex)
 					d++;
@@ -292,26 +317,7 @@ static int text(const struct elem *el, struct buf *out)
 				}
 				if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 					return -1;
-				if (cp < 0x80) {
-					u[0] = (uint8_t)cp;
-					ul = 1;
-				} else if (cp < 0x800) {
-					u[0] = (uint8_t)(0xc0 | cp >> 6);
-					u[1] = (uint8_t)(0x80 | (cp & 0x3f));
-					ul = 2;
-				} else if (cp < 0x10000) {
-					u[0] = (uint8_t)(0xe0 | cp >> 12);
-					u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-					u[2] = (uint8_t)(0x80 | (cp & 0x3f));
-					ul = 3;
-				} else {
-					u[0] = (uint8_t)(0xf0 | cp >> 18);
-					u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-					u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-					u[3] = (uint8_t)(0x80 | (cp & 0x3f));
-					ul = 4;
-				}
-				buf_append(out, u, ul);
+				src_utf8_put(out, cp);
 			} else {
 				return -1;
 			}

@@ -37,6 +37,16 @@ static const char *ws(const char *p, const char *e)
 	return p;
 }
 
+/* list_next(q, e, close): after a member or element: 1 at ',' and 0 at
+ * close (either skipped), -1 at anything else. */
+static int list_next(const char **q, const char *e, char close)
+{
+	*q = ws(*q, e);
+	if (*q < e && (**q == ',' || **q == close))
+		return *(*q)++ == ',';
+	return -1;
+}
+
 /* skip_value(p, e, t): one value; nested objects/arrays are skipped whole
  * (depth-limited).  Returns the end, or NULL if malformed. */
 static const char *skip_value(const char *p, const char *e, struct jtok *t, int depth)
@@ -157,8 +167,6 @@ static int unescape(const struct jtok *t, struct buf *out)
 		case 't': buf_append(out, "\t", 1); break;
 		case 'u': {
 			unsigned long cp = 0;
-			uint8_t u[4];
-			size_t ul;
 
 			for (int k = 0; k < 4; k++) {
 				char h = ++i < t->n ? t->p[i] : 0;
@@ -188,26 +196,7 @@ static int unescape(const struct jtok *t, struct buf *out)
 			}
 			if (cp == 0)
 				return -1;	/* NUL: not in our strings */
-			if (cp < 0x80) {
-				u[0] = (uint8_t)cp;
-				ul = 1;
-			} else if (cp < 0x800) {
-				u[0] = (uint8_t)(0xc0 | cp >> 6);
-				u[1] = (uint8_t)(0x80 | (cp & 0x3f));
-				ul = 2;
-			} else if (cp < 0x10000) {
-				u[0] = (uint8_t)(0xe0 | cp >> 12);
-				u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-				u[2] = (uint8_t)(0x80 | (cp & 0x3f));
-				ul = 3;
-			} else {
-				u[0] = (uint8_t)(0xf0 | cp >> 18);
-				u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-				u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-				u[3] = (uint8_t)(0x80 | (cp & 0x3f));
-				ul = 4;
-			}
-			buf_append(out, u, ul);
+			src_utf8_put(out, cp);
 			break;
 		}
 		default:
@@ -274,7 +263,7 @@ int src_table_entity_line(const char *p, size_t n, struct buf *out)
 	size_t nv = 0;
 	struct buf k, s;
 	char *pk = NULL, *rk = NULL, *ts = NULL;
-	int ret = -1;
+	int ret = -1, r;
 
 	buf_init(&k, 4096);
 	buf_init(&s, (size_t)1 << 20);
@@ -353,16 +342,11 @@ int src_table_entity_line(const char *p, size_t n, struct buf *out)
 				}
 			}
 		}
-		q = ws(q, e);
-		if (q < e && *q == ',') {
-			q++;
-			continue;
-		}
-		if (q < e && *q == '}') {
-			q++;
+		r = list_next(&q, e, '}');
+		if (r < 0)
+			goto out;
+		if (r == 0)
 			break;
-		}
-		goto out;
 	}
 done:
 	if (ws(q, e) != e)
@@ -431,7 +415,7 @@ int src_table_page(const char *doc, size_t n, struct buf *out, size_t *count)
 {
 	const char *e = doc + n, *q = ws(doc, e);
 	struct buf k;
-	int ret = -1, seen = 0;
+	int ret = -1, seen = 0, r;
 
 	*count = 0;
 	buf_init(&k, 4096);
@@ -464,16 +448,11 @@ int src_table_page(const char *doc, size_t n, struct buf *out, size_t *count)
 					    src_table_entity_line(start, (size_t)(q - start), out) != 0)
 						goto out;
 					(*count)++;
-					q = ws(q, e);
-					if (q < e && *q == ',') {
-						q++;
-						continue;
-					}
-					if (q < e && *q == ']') {
-						q++;
+					r = list_next(&q, e, ']');
+					if (r < 0)
+						goto out;
+					if (r == 0)
 						break;
-					}
-					goto out;
 				}
 			}
 		} else {
@@ -481,14 +460,11 @@ int src_table_page(const char *doc, size_t n, struct buf *out, size_t *count)
 			if (q == NULL)
 				goto out;
 		}
-		q = ws(q, e);
-		if (q < e && *q == ',') {
-			q++;
-			continue;
-		}
-		if (q < e && *q == '}')
+		r = list_next(&q, e, '}');
+		if (r < 0)
+			goto out;
+		if (r == 0)
 			break;
-		goto out;
 	}
 	ret = seen ? 0 : -1;
 out:
@@ -502,7 +478,6 @@ int src_table_request(struct source *s, const char *method, const char *path, co
     const void *body, size_t n, struct buf *out, struct buf *rh, struct http_resp *rs)
 {
 	struct curl_slist *hl = NULL;
-	struct http_req rq;
 	char date[64], *url, *line;
 	time_t t = time(NULL);
 	struct tm tm;
@@ -511,7 +486,7 @@ int src_table_request(struct source *s, const char *method, const char *path, co
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	url = xasprintf("%s%s%s%s%s%s", s->endpoint, path, query && query[0] ? "?" : "",
-	    query ? query : "", s->sas ? (query && query[0] ? "&" : "?") : "", s->sas ? s->sas : "");
+	    query ? query : "", s->au.sas ? (query && query[0] ? "&" : "?") : "", s->au.sas ? s->au.sas : "");
 	line = xasprintf("x-ms-date: %s", date);
 	hl = curl_slist_append(hl, line);
 	free(line);
@@ -520,31 +495,13 @@ int src_table_request(struct source *s, const char *method, const char *path, co
 	hl = curl_slist_append(hl, "Content-Type: application/json");
 	hl = curl_slist_append(hl, "DataServiceVersion: 3.0;NetFx");
 	hl = curl_slist_append(hl, "Expect:");
-	if (s->keylen) {
-		uint8_t mac[crypto_auth_hmacsha256_BYTES];
-		char b64[sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	if (s->au.keylen) {
 		char *sts = xasprintf("%s\n/%s%s%s", date, s->account, s->path_base, path);
-		crypto_auth_hmacsha256_state st;
 
-		crypto_auth_hmacsha256_init(&st, s->key, s->keylen);
-		crypto_auth_hmacsha256_update(&st, (const uint8_t *)sts, strlen(sts));
-		crypto_auth_hmacsha256_final(&st, mac);
-		sodium_bin2base64(b64, sizeof b64, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
-		line = xasprintf("Authorization: SharedKeyLite %s:%s", s->account, b64);
-		hl = curl_slist_append(hl, line);
-		sodium_memzero(line, strlen(line));
-		free(line);
+		hl = az_auth_append(hl, &s->au, "SharedKeyLite", s->account, sts, strlen(sts));
 		free(sts);
 	}
-	memset(&rq, 0, sizeof rq);
-	rq.method = method;
-	rq.url = url;
-	rq.headers = hl;
-	rq.body = body;
-	rq.body_len = n;
-	rq.out = out;
-	rq.resp_headers = rh;
-	rc = http_do(s->h, &rq, rs);
+	rc = cloud_do(s->h, NULL, method, url, hl, body, n, out, rh, rs);
 	curl_slist_free_all(hl);
 	sodium_memzero(url, strlen(url));
 	free(url);
@@ -578,27 +535,6 @@ static int header_value(const struct buf *h, const char *name, char *out, size_t
 		p = eol + 1;
 	}
 	return 0;
-}
-
-static char *qesc(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s);
-	char *out = xmalloc(3 * n + 1), *o = out;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			*o++ = (char)c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
 }
 
 struct src_table_reader {
@@ -651,7 +587,7 @@ static int next_page(struct src_table_reader *r)
 	buf_init(&page, PAGE_MAX);
 	buf_init(&rh, (size_t)1 << 20);
 	if (r->started && r->npk[0]) {
-		char *a = qesc(r->npk), *b = qesc(r->nrk);
+		char *a = url_escape(r->npk, 0), *b = url_escape(r->nrk, 0);
 
 		q = xasprintf("NextPartitionKey=%s%s%s", a, r->nrk[0] ? "&NextRowKey=" : "", r->nrk[0] ? b : "");
 		free(a);
@@ -745,7 +681,7 @@ static char *key_lit(const char *k)
 	}
 	buf_append(&b, "'", 2);
 	s = (char *)buf_steal(&b, &l);
-	e = qesc(s);
+	e = url_escape(s, 0);
 	free(s);
 	return e;
 }

@@ -3,7 +3,8 @@
  * connections are reused), timeouts, and retries with exponential backoff
  * and full jitter on transport errors, 408, 429 and 5xx.  Bytes only: no
  * keys of the repository ever reach this layer (cloud credentials do, to
- * sign requests).  Not for use outside src/store. */
+ * sign requests).  Not for use outside src/store, but for src/source
+ * (docs/STYLE.md). */
 #ifndef TWOFOLD_HTTP_H
 #define TWOFOLD_HTTP_H
 

@@ -39,14 +39,13 @@
 
 #include <sodium.h>
 
+#include "store/cloud_auth.h"
 #include "store/http.h"
 #include "util/util.h"
 
-#define AZ_VERSION "2025-11-05"
 #define PUT_MAX ((size_t)32 << 20)
 #define BLOCK_SIZE ((size_t)8 << 20)
 #define LIST_MAX_BYTES ((size_t)64 << 20)
-#define DEV_KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 struct az {
 	char *account;
@@ -54,11 +53,7 @@ struct az {
 	char *prefix;		/* "" or "PREFIX/" */
 	char *endpoint;		/* scheme://host[:port][/path], no trailing '/' */
 	char *path_base;	/* the endpoint's path ("" or "/devstoreaccount1") */
-	uint8_t key[128];	/* decoded account key (Shared Key) */
-	size_t keylen;		/* 0: SAS */
-	char *sas;		/* SAS query, without '?'; NULL: Shared Key */
-	char sas_expiry[64];	/* the SAS's se=, decoded, or "" */
-	int64_t sas_expires;	/* se= in seconds since the epoch, or 0 */
+	struct az_auth au;	/* account key or SAS */
 	size_t put_max;		/* larger objects go up in blocks */
 	size_t block_size;
 	struct http *h;
@@ -68,12 +63,6 @@ static struct az *A(const struct store *s)
 {
 	return s->priv;
 }
-
-/* One query parameter: name (lowercase) and raw (unescaped) value. */
-struct qp {
-	const char *k;
-	const char *v;
-};
 
 /* Extra request headers. */
 struct hdrs {
@@ -85,144 +74,88 @@ struct hdrs {
 
 /* ---- requests ---- */
 
-static void rfc1123(char *out, size_t n)
+/* sign_head(sts, method, n, hd, date): the Shared Key string-to-sign of
+ * a request up to its canonicalized resource, appended to sts. */
+static void sign_head(struct buf *sts, const char *method, size_t n,
+    const struct hdrs *hd, const char *date)
 {
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const mons[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t t = time(NULL);
-	struct tm tm;
+	char clen[32] = "", *line;
 
-	gmtime_r(&t, &tm);
-	snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
-	    tm.tm_mday, mons[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec);
+	if (n > 0)
+		snprintf(clen, sizeof clen, "%zu", n);
+	/* VERB, Content-Encoding, Content-Language, Content-Length,
+	 * Content-MD5, Content-Type, Date, If-Modified-Since, If-Match,
+	 * If-None-Match, If-Unmodified-Since, Range */
+	line = xasprintf("%s\n\n\n%s\n\n%s\n\n\n\n%s\n\n\n", method, clen,
+	    hd->content_type ? hd->content_type : "",
+	    hd->if_none_match ? hd->if_none_match : "");
+	buf_append(sts, line, strlen(line));
+	free(line);
+	/* canonicalized headers, sorted */
+	if (hd->block_blob)
+		buf_append(sts, "x-ms-blob-type:BlockBlob\n", 25);
+	line = xasprintf("x-ms-date:%s\n", date);
+	buf_append(sts, line, strlen(line));
+	free(line);
+	if (hd->range) {
+		line = xasprintf("x-ms-range:%s\n", hd->range);
+		buf_append(sts, line, strlen(line));
+		free(line);
+	}
+	buf_append(sts, "x-ms-version:" AZ_VERSION "\n", strlen("x-ms-version:" AZ_VERSION "\n"));
 }
 
-static int qp_cmp(const void *x, const void *y)
+/* add_hdr(hl, name, value): append "NAME: VALUE" if value is set. */
+static struct curl_slist *add_hdr(struct curl_slist *hl, const char *name, const char *value)
 {
-	return strcmp(((const struct qp *)x)->k, ((const struct qp *)y)->k);
+	char *line;
+
+	if (value == NULL)
+		return hl;
+	line = xasprintf("%s: %s", name, value);
+	hl = curl_slist_append(hl, line);
+	free(line);
+	return hl;
 }
 
 /* az_request(a, method, blob, q, nq, hd, body, n, out, rs): one request on
  * the container (blob NULL) or on the blob "blob" (the full blob name).
  * Returns http_do's value. */
 static int az_request(const struct az *a, const char *method, const char *blob,
-    const struct qp *q0, size_t nq, const struct hdrs *hd, const void *body,
+    const struct az_qp *q0, size_t nq, const struct hdrs *hd, const void *body,
     size_t n, struct buf *out, struct http_resp *rs)
 {
-	struct qp q[8];
+	struct az_qp q[8];
 	struct buf url, res;
 	struct curl_slist *hl = NULL;
-	char date[64], *ebl = NULL, *line;
-	struct http_req rq;
+	char date[64], *ebl = NULL;
 	int rc;
 
 	if (nq > sizeof q / sizeof q[0])
 		nq = sizeof q / sizeof q[0];
 	if (nq > 0)
 		memcpy(q, q0, nq * sizeof q[0]);
-	qsort(q, nq, sizeof q[0], qp_cmp);
+	az_qp_sort(q, nq);
 	if (blob)
 		ebl = url_escape(blob, 1);
 	buf_init(&url, SIZE_MAX);
 	buf_init(&res, SIZE_MAX);
-	line = xasprintf("%s/%s%s%s", a->endpoint, a->container, ebl ? "/" : "", ebl ? ebl : "");
-	buf_append(&url, line, strlen(line));
-	free(line);
-	for (size_t i = 0; i < nq; i++) {
-		char *ev = url_escape(q[i].v, 0);
+	az_url(&url, &a->au, a->endpoint, a->container, ebl, q, nq);
 
-		line = xasprintf("%c%s=%s", i == 0 ? '?' : '&', q[i].k, ev);
-		buf_append(&url, line, strlen(line));
-		free(line);
-		free(ev);
-	}
-	if (a->sas) {
-		buf_append(&url, nq ? "&" : "?", 1);
-		buf_append(&url, a->sas, strlen(a->sas));
-	}
-	buf_append(&url, "", 1);
-
-	rfc1123(date, sizeof date);
-	line = xasprintf("x-ms-date: %s", date);
-	hl = curl_slist_append(hl, line);
-	free(line);
-	hl = curl_slist_append(hl, "x-ms-version: " AZ_VERSION);
-	hl = curl_slist_append(hl, "Expect:");
+	az_date(date, sizeof date);
+	hl = az_date_headers(hl, date);
 	if (hd->block_blob)
 		hl = curl_slist_append(hl, "x-ms-blob-type: BlockBlob");
-	if (hd->range) {
-		line = xasprintf("x-ms-range: %s", hd->range);
-		hl = curl_slist_append(hl, line);
-		free(line);
-	}
-	if (hd->if_none_match) {
-		line = xasprintf("If-None-Match: %s", hd->if_none_match);
-		hl = curl_slist_append(hl, line);
-		free(line);
-	}
-	if (hd->content_type) {
-		line = xasprintf("Content-Type: %s", hd->content_type);
-		hl = curl_slist_append(hl, line);
-		free(line);
-	}
-	if (a->keylen) {
-		crypto_auth_hmacsha256_state st;
-		uint8_t mac[crypto_auth_hmacsha256_BYTES];
-		char b64[sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES,
-		    sodium_base64_VARIANT_ORIGINAL)];
-		char clen[32] = "";
-
-		if (n > 0)
-			snprintf(clen, sizeof clen, "%zu", n);
-		/* VERB, Content-Encoding, Content-Language, Content-Length,
-		 * Content-MD5, Content-Type, Date, If-Modified-Since, If-Match,
-		 * If-None-Match, If-Unmodified-Since, Range */
-		line = xasprintf("%s\n\n\n%s\n\n%s\n\n\n\n%s\n\n\n", method, clen,
-		    hd->content_type ? hd->content_type : "",
-		    hd->if_none_match ? hd->if_none_match : "");
-		buf_append(&res, line, strlen(line));
-		free(line);
-		/* canonicalized headers, sorted */
-		if (hd->block_blob)
-			buf_append(&res, "x-ms-blob-type:BlockBlob\n", 25);
-		line = xasprintf("x-ms-date:%s\n", date);
-		buf_append(&res, line, strlen(line));
-		free(line);
-		if (hd->range) {
-			line = xasprintf("x-ms-range:%s\n", hd->range);
-			buf_append(&res, line, strlen(line));
-			free(line);
-		}
-		buf_append(&res, "x-ms-version:" AZ_VERSION "\n", strlen("x-ms-version:" AZ_VERSION "\n"));
-		/* canonicalized resource */
-		line = xasprintf("/%s%s/%s%s%s", a->account, a->path_base, a->container,
-		    ebl ? "/" : "", ebl ? ebl : "");
-		buf_append(&res, line, strlen(line));
-		free(line);
-		for (size_t i = 0; i < nq; i++) {
-			line = xasprintf("\n%s:%s", q[i].k, q[i].v);
-			buf_append(&res, line, strlen(line));
-			free(line);
-		}
-		crypto_auth_hmacsha256_init(&st, a->key, a->keylen);
-		crypto_auth_hmacsha256_update(&st, res.p, res.len);
-		crypto_auth_hmacsha256_final(&st, mac);
-		sodium_bin2base64(b64, sizeof b64, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
-		line = xasprintf("Authorization: SharedKey %s:%s", a->account, b64);
-		hl = curl_slist_append(hl, line);
-		free(line);
+	hl = add_hdr(hl, "x-ms-range", hd->range);
+	hl = add_hdr(hl, "If-None-Match", hd->if_none_match);
+	hl = add_hdr(hl, "Content-Type", hd->content_type);
+	if (a->au.keylen) {
+		sign_head(&res, method, n, hd, date);
+		az_sign_tail(&res, a->account, a->path_base, a->container, ebl, q, nq);
+		hl = az_auth_append(hl, &a->au, "SharedKey", a->account, res.p, res.len);
 	}
 
-	memset(&rq, 0, sizeof rq);
-	rq.method = method;
-	rq.url = (const char *)url.p;
-	rq.headers = hl;
-	rq.body = body;
-	rq.body_len = n;
-	rq.out = out;
-	rc = http_do(a->h, &rq, rs);
+	rc = cloud_do(a->h, NULL, method, (const char *)url.p, hl, body, n, out, NULL, rs);
 	curl_slist_free_all(hl);
 	buf_wipe_free(&url);
 	buf_free(&res);
@@ -278,7 +211,7 @@ static int az_error(const struct store *s, int rc, const char *what, const char 
 	    strcmp(code, "AuthorizationServiceMismatch") == 0) {
 		snprintf(adv, sizeof adv, ": the %s lacks permission for this "
 		    "(needed: %s; a backup needs rcl, plus w for objects above TWOFOLD_AZURE_PUT_MAX; prune also d)",
-		    a->sas ? "SAS" : "credential", perm);
+		    a->au.sas ? "SAS" : "credential", perm);
 		advice = adv;
 	} else if (strstr(detail, "too old") || strstr(detail, "in the future") ||
 	    strstr(detail, "time range") || strstr(detail, "out of range") ||
@@ -287,10 +220,10 @@ static int az_error(const struct store *s, int rc, const char *what, const char 
 		    "(Azure allows 15 minutes of skew)";
 	} else if (rs->status == 403 || strcmp(code, "AuthenticationFailed") == 0 ||
 	    strcmp(code, "AuthorizationFailure") == 0) {
-		if (a->sas && a->sas_expires && a->sas_expires < (int64_t)time(NULL))
+		if (az_sas_expired(&a->au))
 			snprintf(adv, sizeof adv, ": the SAS expired at %s: make a new one "
-			    "(needed: rcl for backup)", a->sas_expiry);
-		else if (a->sas)
+			    "(needed: rcl for backup)", a->au.sas_expiry);
+		else if (a->au.sas)
 			snprintf(adv, sizeof adv, ": the SAS is wrong, has expired, or lacks "
 			    "permission %s (needed: rcl for backup)", perm);
 		else
@@ -368,7 +301,7 @@ static int az_put(struct store *s, const char *name, const void *p, size_t n)
 		for (size_t i = 0; i < nb; i++) {
 			char raw[48];
 			size_t off = i * bs, len = n - off < bs ? n - off : bs;
-			struct qp q[2] = { { "comp", "block" }, { "blockid", id } };
+			struct az_qp q[2] = { { "comp", "block" }, { "blockid", id } };
 			char *line;
 
 			snprintf(raw, sizeof raw, "%s-%08zu", tag, i);
@@ -392,7 +325,7 @@ static int az_put(struct store *s, const char *name, const void *p, size_t n)
 		hd.if_none_match = "*";
 		hd.content_type = "application/xml";
 		{
-			struct qp q[1] = { { "comp", "blocklist" } };
+			struct az_qp q[1] = { { "comp", "blocklist" } };
 
 			err.len = 0;
 			rc = az_request(a, "PUT", bn, q, 1, &hd, list.p, list.len, &err, &rs);
@@ -555,16 +488,16 @@ static int az_list_raw(struct store *s, const char *prefix, int max1, store_list
 
 	buf_init(&page, LIST_MAX_BYTES);
 	for (;;) {
-		struct qp q[5];
+		struct az_qp q[5];
 		size_t nq = 0, from = 0;
 
-		q[nq++] = (struct qp){ "restype", "container" };
-		q[nq++] = (struct qp){ "comp", "list" };
-		q[nq++] = (struct qp){ "maxresults", max1 ? "1" : "5000" };
+		q[nq++] = (struct az_qp){ "restype", "container" };
+		q[nq++] = (struct az_qp){ "comp", "list" };
+		q[nq++] = (struct az_qp){ "maxresults", max1 ? "1" : "5000" };
 		if (full[0])
-			q[nq++] = (struct qp){ "prefix", full };
+			q[nq++] = (struct az_qp){ "prefix", full };
 		if (marker)
-			q[nq++] = (struct qp){ "marker", marker };
+			q[nq++] = (struct az_qp){ "marker", marker };
 		page.len = 0;
 		rc = az_request(a, "GET", NULL, q, nq, &hd, NULL, 0, &page, &rs);
 		if (rc != 0 || rs.status != 200) {
@@ -623,7 +556,7 @@ static int az_create(struct store *s)
 	const struct az *a = A(s);
 	struct hdrs hd = { 0 };
 	struct http_resp rs;
-	struct qp q[1] = { { "restype", "container" } };
+	struct az_qp q[1] = { { "restype", "container" } };
 	struct buf err;
 	int rc, found = 0;
 
@@ -657,11 +590,7 @@ static void az_close(struct store *s)
 	struct az *a = A(s);
 
 	http_free(a->h);
-	sodium_memzero(a->key, sizeof a->key);
-	if (a->sas) {
-		sodium_memzero(a->sas, strlen(a->sas));
-		free(a->sas);
-	}
+	az_auth_wipe(&a->au);
 	free(a->account);
 	free(a->container);
 	free(a->prefix);
@@ -704,146 +633,6 @@ static const struct store_ops azure_ops = {
 
 /* ---- open ---- */
 
-struct creds {
-	char *account, *key, *sas, *endpoint, *protocol, *suffix;
-	int dev;
-};
-
-static void creds_free(struct creds *c)
-{
-	if (c->key)
-		sodium_memzero(c->key, strlen(c->key));
-	if (c->sas)
-		sodium_memzero(c->sas, strlen(c->sas));
-	free(c->account);
-	free(c->key);
-	free(c->sas);
-	free(c->endpoint);
-	free(c->protocol);
-	free(c->suffix);
-}
-
-/* parse_conn(s, cs, c): a connection string "K=V;K=V".  0 or -1. */
-static int parse_conn(const struct store *s, const char *cs, struct creds *c)
-{
-	const char *p = cs;
-
-	while (*p) {
-		const char *end = strchr(p, ';'), *eq;
-		size_t n = end ? (size_t)(end - p) : strlen(p), kl;
-		char *v;
-
-		while (n > 0 && isspace((unsigned char)*p)) {
-			p++;
-			n--;
-		}
-		eq = memchr(p, '=', n);
-		if (n == 0) {
-			p += end ? 1 : 0;
-			if (!end)
-				break;
-			continue;
-		}
-		if (eq == NULL) {
-			errmsg("store %s: AZURE_STORAGE_CONNECTION_STRING is malformed "
-			    "(a part without '=')", s->url);
-			return -1;
-		}
-		kl = (size_t)(eq - p);
-		v = xmalloc(n - kl);
-		memcpy(v, eq + 1, n - kl - 1);
-		v[n - kl - 1] = '\0';
-#define KEY(name, field) \
-		else if (kl == strlen(name) && strncasecmp(p, name, kl) == 0) { \
-			free(c->field); c->field = v; v = NULL; }
-		if (0) {
-		}
-		KEY("AccountName", account)
-		KEY("AccountKey", key)
-		KEY("SharedAccessSignature", sas)
-		KEY("BlobEndpoint", endpoint)
-		KEY("DefaultEndpointsProtocol", protocol)
-		KEY("EndpointSuffix", suffix)
-		else if (kl == strlen("UseDevelopmentStorage") &&
-		    strncasecmp(p, "UseDevelopmentStorage", kl) == 0 && strcasecmp(v, "true") == 0)
-			c->dev = 1;
-#undef KEY
-		if (v) {
-			sodium_memzero(v, strlen(v));
-			free(v);
-		}
-		if (!end)
-			break;
-		p = end + 1;
-	}
-	if (c->dev) {
-		if (!c->account)
-			c->account = xstrdup("devstoreaccount1");
-		if (!c->key && !c->sas)
-			c->key = xstrdup(DEV_KEY);
-		if (!c->endpoint)
-			c->endpoint = xasprintf("http://127.0.0.1:10000/%s", c->account);
-	}
-	return 0;
-}
-
-static int container_ok(const char *c)
-{
-	size_t n = strlen(c);
-
-	if (n < 3 || n > 63 || c[0] == '-' || c[n - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!(islower((unsigned char)c[i]) || isdigit((unsigned char)c[i]) || c[i] == '-'))
-			return 0;
-		if (c[i] == '-' && c[i + 1] == '-')
-			return 0;
-	}
-	return 1;
-}
-
-/* sas_expiry(a): find se=YYYY-MM-DD[THH:MM[:SS]Z] in the SAS (not a
- * secret), for the "expired" advice. */
-static void sas_expiry(struct az *a)
-{
-	const char *p = a->sas, *e;
-	char v[64];
-	size_t o = 0;
-	struct tm tm;
-
-	for (;;) {
-		if (strncmp(p, "se=", 3) == 0)
-			break;
-		p = strchr(p, '&');
-		if (p == NULL)
-			return;
-		p++;
-	}
-	p += 3;
-	e = p + strcspn(p, "&");
-	while (p < e && o + 1 < sizeof v) {
-		if (*p == '%' && e - p >= 3 && isxdigit((unsigned char)p[1]) &&
-		    isxdigit((unsigned char)p[2])) {
-			char h[3] = { p[1], p[2], 0 };
-
-			v[o++] = (char)strtol(h, NULL, 16);
-			p += 3;
-		} else {
-			v[o++] = *p++;
-		}
-	}
-	v[o] = '\0';
-	memset(&tm, 0, sizeof tm);
-	if (sscanf(v, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
-		return;
-	if (strlen(v) > 10)
-		sscanf(v + 10, "T%2d:%2d:%2d", &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	a->sas_expires = (int64_t)timegm(&tm);
-	snprintf(a->sas_expiry, sizeof a->sas_expiry, "%s", v);
-}
-
 /* env_size(var, def, lo, hi): a size from the environment, clamped. */
 static size_t env_size(const char *var, size_t def, size_t lo, size_t hi)
 {
@@ -855,12 +644,37 @@ static size_t env_size(const char *var, size_t def, size_t lo, size_t hi)
 	return n < lo ? lo : n > hi ? hi : (size_t)n;
 }
 
+/* store_creds(s, c): the credentials of the environment, with what a
+ * store needs of them checked.  0 or -1 after a message. */
+static int store_creds(const struct store *s, struct az_creds *c)
+{
+	if (az_creds_env("store", s->url, 0, c) != 0)
+		return -1;
+	if (c->from_conn && !c->key && !c->sas) {
+		errmsg("store %s: AZURE_STORAGE_CONNECTION_STRING has neither AccountKey "
+		    "nor SharedAccessSignature", s->url);
+		return -1;
+	}
+	if (c->from_conn && c->key && !c->account) {
+		errmsg("store %s: AZURE_STORAGE_CONNECTION_STRING has an AccountKey "
+		    "but no AccountName", s->url);
+		return -1;
+	}
+	if (!c->key && !c->sas) {
+		errmsg("store %s: no Azure credentials: set AZURE_STORAGE_CONNECTION_STRING, "
+		    "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, or AZURE_STORAGE_SAS_TOKEN",
+		    s->url);
+		return -1;
+	}
+	return 0;
+}
+
 int store_azure_open(struct store *s, const char *rest)
 {
-	const char *slash, *slash2, *env;
-	struct creds c = { 0 };
+	const char *slash, *slash2;
+	struct az_creds c = { 0 };
 	struct az *a;
-	char *urlacct, *container, *prefix, *endpoint, *p;
+	char *urlacct, *container, *prefix, *endpoint, *path_base, *p;
 	size_t n;
 	int ret = -1;
 
@@ -883,7 +697,7 @@ int store_azure_open(struct store *s, const char *rest)
 	n = strlen(prefix);
 	while (n > 0 && prefix[n - 1] == '/')
 		prefix[--n] = '\0';
-	if (!container_ok(container)) {
+	if (!az_container_ok(container)) {
 		errmsg("store URL %s: container name %s is not valid: 3 to 63 lowercase "
 		    "letters, digits and single hyphens", s->url, container);
 		goto fail;
@@ -894,47 +708,8 @@ int store_azure_open(struct store *s, const char *rest)
 		goto fail;
 	}
 
-	if ((env = getenv("AZURE_STORAGE_CONNECTION_STRING")) != NULL && env[0]) {
-		if (parse_conn(s, env, &c) == -1)
-			goto fail;
-		if (!c.key && !c.sas) {
-			errmsg("store %s: AZURE_STORAGE_CONNECTION_STRING has neither AccountKey "
-			    "nor SharedAccessSignature", s->url);
-			goto fail;
-		}
-		if (c.key && !c.account) {
-			errmsg("store %s: AZURE_STORAGE_CONNECTION_STRING has an AccountKey "
-			    "but no AccountName", s->url);
-			goto fail;
-		}
-		if (c.key && c.sas) {
-			/* the key wins: it can do everything */
-			sodium_memzero(c.sas, strlen(c.sas));
-			free(c.sas);
-			c.sas = NULL;
-		}
-	} else if ((env = getenv("AZURE_STORAGE_KEY")) != NULL && env[0]) {
-		const char *acct = getenv("AZURE_STORAGE_ACCOUNT");
-
-		if (acct == NULL || acct[0] == '\0') {
-			errmsg("store %s: AZURE_STORAGE_KEY is set but AZURE_STORAGE_ACCOUNT is not",
-			    s->url);
-			goto fail;
-		}
-		c.account = xstrdup(acct);
-		c.key = xstrdup(env);
-	} else if ((env = getenv("AZURE_STORAGE_SAS_TOKEN")) != NULL && env[0]) {
-		const char *acct = getenv("AZURE_STORAGE_ACCOUNT");
-
-		if (acct && acct[0])
-			c.account = xstrdup(acct);
-		c.sas = xstrdup(env);
-	} else {
-		errmsg("store %s: no Azure credentials: set AZURE_STORAGE_CONNECTION_STRING, "
-		    "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, or AZURE_STORAGE_SAS_TOKEN",
-		    s->url);
+	if (store_creds(s, &c) != 0)
 		goto fail;
-	}
 	if (c.account && strcmp(c.account, urlacct) != 0) {
 		errmsg("store %s: the URL names account %s but the credentials are for "
 		    "account %s", s->url, urlacct, c.account);
@@ -947,71 +722,30 @@ int store_azure_open(struct store *s, const char *rest)
 			goto fail;
 		}
 	}
-
-	if (c.endpoint)
-		endpoint = xstrdup(c.endpoint);
-	else if ((env = getenv("AZURE_STORAGE_BLOB_ENDPOINT")) != NULL && env[0])
-		endpoint = xstrdup(env);
-	else
-		endpoint = xasprintf("%s://%s.blob.%s", c.protocol ? c.protocol : "https",
-		    urlacct, c.suffix ? c.suffix : "core.windows.net");
-	n = strlen(endpoint);
-	while (n > 0 && endpoint[n - 1] == '/')
-		endpoint[--n] = '\0';
-	p = strstr(endpoint, "://");
-	if (p == NULL || p[3] == '\0' || (strncmp(endpoint, "http://", 7) != 0 &&
-	    strncmp(endpoint, "https://", 8) != 0)) {
-		errmsg("store %s: the blob endpoint %s is not an http:// or https:// URL",
-		    s->url, endpoint);
-		free(endpoint);
+	if (az_endpoint("store", s->url, &c, urlacct, 0, &endpoint, &path_base) != 0)
 		goto fail;
-	}
 
 	a = xcalloc(1, sizeof *a);
 	a->account = urlacct;
 	a->container = container;
 	a->prefix = prefix[0] ? xasprintf("%s/", prefix) : xstrdup("");
 	a->endpoint = endpoint;
-	p = strchr(p + 3, '/');
-	a->path_base = xstrdup(p ? p : "");
-	if (c.key) {
-		size_t kl = 0;
-
-		if (sodium_base642bin(a->key, sizeof a->key, c.key, strlen(c.key), " \t\r\n",
-		    &kl, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || kl == 0) {
-			errmsg("store %s: the account key is not valid base64", s->url);
-			a->h = NULL;
-			s->priv = a;
-			az_close(s);
-			urlacct = container = NULL;
-			goto fail;
-		}
-		a->keylen = kl;
-	} else {
-		const char *t = c.sas;
-
-		while (*t == '?')
-			t++;
-		a->sas = xstrdup(t);
-		sas_expiry(a);
-	}
+	a->path_base = path_base;
 	a->put_max = env_size("TWOFOLD_AZURE_PUT_MAX", PUT_MAX, 0, (size_t)256 << 20);
 	a->block_size = env_size("TWOFOLD_AZURE_BLOCK_SIZE", BLOCK_SIZE, (size_t)64 << 10,
 	    (size_t)256 << 20);
-	a->h = http_new();
 	s->priv = a;
-	if (a->h == NULL) {
+	urlacct = container = NULL;
+	if (az_auth_set("store", s->url, &c, &a->au) != 0 || (a->h = http_new()) == NULL) {
 		az_close(s);
-		urlacct = container = NULL;
 		goto fail;
 	}
 	s->ops = &azure_ops;
-	urlacct = container = NULL;
 	ret = 0;
 fail:
 	free(urlacct);
 	free(container);
 	free(prefix);
-	creds_free(&c);
+	az_creds_free(&c);
 	return ret;
 }

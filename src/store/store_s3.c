@@ -45,8 +45,8 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
+#include "store/cloud_auth.h"
 #include "store/http.h"
 #include "util/util.h"
 
@@ -62,10 +62,7 @@ struct s3 {
 	char *prefix;		/* "" or "PREFIX/" */
 	char *base;		/* URL of the bucket, no trailing '/' */
 	char *bucket_url;	/* for bucket-level requests */
-	char *sigv4;		/* "aws:amz:REGION:s3" */
-	char *userpwd;		/* "ACCESS:SECRET" */
-	char *token_hdr;	/* "x-amz-security-token: ..." or NULL */
-	char *region;
+	struct s3_auth au;	/* region, SigV4 provider, credentials */
 	uint64_t single_max;
 };
 
@@ -73,24 +70,6 @@ static const struct s3 *S(const struct store *s)
 {
 	return s->priv;
 }
-
-/* sha256_hex(p, n, out): the SHA-256 of p as 64 hex digits (out: 65). */
-static void sha256_hex(const void *p, size_t n, char *out)
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(p ? p : "", n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-		/* cannot happen with a working libcrypto; the server then
-		 * checks nothing but the signature still covers the headers */
-		snprintf(out, 65, "%s", "UNSIGNED-PAYLOAD");
-		return;
-	}
-	hex_encode(md, 32, out);
-}
-
-/* The SHA-256 of the empty string, for requests without a body. */
-#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* request(c, method, url, extra, body, n, out, rs): one signed request.
  * extra: a NULL-terminated list of additional header lines, may be NULL.
@@ -100,19 +79,14 @@ static int request(const struct s3 *c, const char *method, const char *url,
     struct http_resp *rs)
 {
 	struct curl_slist *hl = NULL, *t;
-	struct http_req rq;
-	char hash[65], line[128];
+	char line[128];
 	int ret, oom = 0;
 
-	if (body != NULL)
-		sha256_hex(body, n, hash);
-	else
-		memcpy(hash, EMPTY_SHA256, sizeof hash);
-	snprintf(line, sizeof line, "x-amz-content-sha256: %s", hash);
+	s3_content_sha256(body, n, line, sizeof line);
 #define ADD(l) do { if ((t = curl_slist_append(hl, (l))) == NULL) oom = 1; else hl = t; } while (0)
 	ADD(line);
-	if (c->token_hdr)
-		ADD(c->token_hdr);
+	if (c->au.token_hdr)
+		ADD(c->au.token_hdr);
 	for (size_t i = 0; extra && extra[i]; i++)
 		ADD(extra[i]);
 #undef ADD
@@ -122,16 +96,7 @@ static int request(const struct s3 *c, const char *method, const char *url,
 		snprintf(rs->curl_error, sizeof rs->curl_error, "out of memory");
 		return -1;
 	}
-	memset(&rq, 0, sizeof rq);
-	rq.method = method;
-	rq.url = url;
-	rq.headers = hl;
-	rq.body = body;
-	rq.body_len = n;
-	rq.out = out;
-	rq.aws_sigv4 = c->sigv4;
-	rq.userpwd = c->userpwd;
-	ret = http_do(c->h, &rq, rs);
+	ret = cloud_do(c->h, &c->au, method, url, hl, body, n, out, NULL, rs);
 	curl_slist_free_all(hl);
 	return ret;
 }
@@ -166,7 +131,7 @@ static int fail(const struct store *s, int rc, const struct http_resp *rs,
 	    strcmp(code, "TokenRefreshRequired") == 0) {
 		errmsg("cannot %s in store %s: the server rejects the credentials "
 		    "(%s): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY%s and AWS_REGION (%s)",
-		    what, s->url, code, c->token_hdr ? ", AWS_SESSION_TOKEN" : "", c->region);
+		    what, s->url, code, c->au.token_hdr ? ", AWS_SESSION_TOKEN" : "", c->au.region);
 	} else if (strcmp(code, "AccessDenied") == 0 || strcmp(code, "AllAccessDisabled") == 0 ||
 	    (rs->status == 403 && code[0] == '\0')) {
 		errmsg("cannot %s in store %s: access denied (%s): the credentials "
@@ -183,7 +148,7 @@ static int fail(const struct store *s, int rc, const struct http_resp *rs,
 	    strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
 	    strcmp(code, "IllegalLocationConstraintException") == 0) {
 		errmsg("cannot %s in store %s: %s: bucket %s is probably in another "
-		    "region than %s: set AWS_REGION", what, s->url, code, c->bucket, c->region);
+		    "region than %s: set AWS_REGION", what, s->url, code, c->bucket, c->au.region);
 	} else {
 		errmsg("cannot %s in store %s: HTTP status %ld%s%s%s", what, s->url,
 		    rs->status, code[0] ? " (" : "", code, code[0] ? ")" : "");
@@ -706,9 +671,9 @@ static int s3_create(struct store *s)
 		free(what);
 		return -1;
 	}
-	if (strcmp(c->region, "us-east-1") != 0)
+	if (strcmp(c->au.region, "us-east-1") != 0)
 		body = xasprintf("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-		    "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>", c->region);
+		    "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>", c->au.region);
 	buf_init(&out, S3_SMALL_MAX);
 	{
 		static const char *const hdr[] = { "Content-Type: application/xml", NULL };
@@ -745,17 +710,7 @@ static void s3_free(struct s3 *c)
 	free(c->prefix);
 	free(c->base);
 	free(c->bucket_url);
-	free(c->sigv4);
-	if (c->userpwd) {
-		/* a secret: leave no copy in freed memory */
-		volatile char *v = c->userpwd;
-
-		while (*v)
-			*v++ = 0;
-		free(c->userpwd);
-	}
-	free(c->token_hdr);
-	free(c->region);
+	s3_auth_wipe(&c->au);
 	free(c);
 }
 
@@ -825,23 +780,15 @@ int store_s3_open(struct store *s, const char *rest)
 {
 	const char *slash = strchr(rest, '/');
 	size_t bl = slash ? (size_t)(slash - rest) : strlen(rest);
-	const char *endpoint = env("AWS_ENDPOINT_URL_S3");
-	const char *akey = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
-	const char *token = env("AWS_SESSION_TOKEN");
-	const char *region = env("AWS_REGION");
-	const char *ps = env("TWOFOLD_S3_PATH_STYLE"), *th = env("TWOFOLD_S3_MULTIPART_THRESHOLD");
-	char *pfx, *ep;
+	const char *th = env("TWOFOLD_S3_MULTIPART_THRESHOLD");
+	struct s3_env e;
+	char *pfx;
 	struct s3 *c;
 	size_t pl;
 	uint64_t v;
 	int path_style;
 
-	if (endpoint == NULL)
-		endpoint = env("AWS_ENDPOINT_URL");
-	if (region == NULL)
-		region = env("AWS_DEFAULT_REGION");
-	if (region == NULL)
-		region = "us-east-1";
+	s3_env_read(&e);
 	if (!bucket_ok(rest, bl)) {
 		errmsg("store URL %s: expected s3://BUCKET[/PREFIX] with a bucket name "
 		    "of letters, digits, '.', '-' and '_'", s->url);
@@ -859,24 +806,25 @@ int store_s3_open(struct store *s, const char *rest)
 		free(pfx);
 		return -1;
 	}
-	if (akey == NULL || secret == NULL) {
+	if (e.akey == NULL || e.secret == NULL) {
 		errmsg("store %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
 		    "(and AWS_ENDPOINT_URL for a store other than AWS)", s->url);
 		free(pfx);
 		return -1;
 	}
-	if (strchr(akey, ':') != NULL || !header_ok(akey) || !header_ok(secret) ||
-	    (token && !header_ok(token)) || !bucket_ok(region, strlen(region)) ||
-	    (endpoint && (!header_ok(endpoint) || strpbrk(endpoint, "?#") != NULL))) {
+	if (strchr(e.akey, ':') != NULL || !header_ok(e.akey) || !header_ok(e.secret) ||
+	    (e.token && !header_ok(e.token)) || !bucket_ok(e.region, strlen(e.region)) ||
+	    (e.endpoint && (!header_ok(e.endpoint) || strpbrk(e.endpoint, "?#") != NULL))) {
 		errmsg("store %s: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
 		    "AWS_SESSION_TOKEN, AWS_REGION or AWS_ENDPOINT_URL holds characters "
 		    "that cannot be right", s->url);
 		free(pfx);
 		return -1;
 	}
-	if (endpoint && strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) {
+	if (e.endpoint && strncmp(e.endpoint, "http://", 7) != 0 &&
+	    strncmp(e.endpoint, "https://", 8) != 0) {
 		errmsg("store %s: AWS_ENDPOINT_URL %s must begin with http:// or https://",
-		    s->url, endpoint);
+		    s->url, e.endpoint);
 		free(pfx);
 		return -1;
 	}
@@ -885,38 +833,12 @@ int store_s3_open(struct store *s, const char *rest)
 	c->bucket[bl] = '\0';
 	c->prefix = pl ? xasprintf("%s/", pfx) : xstrdup("");
 	free(pfx);
-	c->region = xstrdup(region);
-	c->sigv4 = xasprintf("aws:amz:%s:s3", region);
-	c->userpwd = xasprintf("%s:%s", akey, secret);
-	c->token_hdr = token ? xasprintf("x-amz-security-token: %s", token) : NULL;
+	s3_auth_set(&e, &c->au);
 	c->single_max = S3_SINGLE_MAX;
 	if (th != NULL && parse_u64(th, &v) == 0 && v > 0)
 		c->single_max = v;
-	/* path-style with an endpoint, unless TWOFOLD_S3_PATH_STYLE=0 */
-	if (ps && strcmp(ps, "0") == 0)
-		path_style = strchr(c->bucket, '.') != NULL;
-	else
-		path_style = endpoint != NULL || (ps && strcmp(ps, "1") == 0) ||
-		    strchr(c->bucket, '.') != NULL;
-	if (endpoint) {
-		ep = xstrdup(endpoint);
-	} else {
-		ep = xasprintf("https://s3.%s.amazonaws.com", region);
-	}
-	for (size_t n = strlen(ep); n > 0 && ep[n - 1] == '/'; n--)
-		ep[n - 1] = '\0';
-	if (path_style) {
-		c->base = xasprintf("%s/%s", ep, c->bucket);
-		c->bucket_url = xstrdup(c->base);
-	} else {
-		/* virtual-hosted: the bucket becomes the first label of the
-		 * endpoint's host, SCHEME://BUCKET.HOST[:PORT][/PATH] */
-		const char *host = strstr(ep, "://") + 3;
-
-		c->base = xasprintf("%.*s%s.%s", (int)(host - ep), ep, c->bucket, host);
-		c->bucket_url = xasprintf("%s/", c->base);
-	}
-	free(ep);
+	c->base = s3_base(&e, c->bucket, &path_style);
+	c->bucket_url = path_style ? xstrdup(c->base) : xasprintf("%s/", c->base);
 	c->h = http_new();
 	if (c->h == NULL) {
 		s3_free(c);
