@@ -205,6 +205,29 @@ void repo_index_free(struct repo *r)
 	r->pack_map_cap = 0;
 }
 
+int open_dedup_section(struct repo *r, const uint8_t *p, size_t n, size_t off,
+    struct dedup_entry **ids, uint32_t *n_ids)
+{
+	struct seal s = { 0 };
+	uint8_t *plain;
+	uint32_t M;
+	int rc = -1;
+
+	if (off > n || n - off < SEAL_HDR_LEN + 4)
+		return -1;
+	M = le32_get(p + off + SEAL_HDR_LEN);
+	if (M < AEAD_TAG_LEN || M != n - off - SEAL_HDR_LEN - 4)
+		return -1;
+	seal_open_sym(&s, r->kr, SYM_DEDUP, p + off);
+	plain = xmalloc(M);
+	if (seal_decrypt(&s, 0, p, ENVELOPE_LEN, p + off + SEAL_HDR_LEN + 4, M, plain) == 0 &&
+	    index_decode_dedup(plain, M - AEAD_TAG_LEN, ids, n_ids) == 0)
+		rc = 0;
+	seal_end(&s);
+	free(plain);
+	return rc;
+}
+
 /* open_index(r, name, obj, b, dedup, nd): decrypt the parts of an index
  * object this key can open.  Locations need an epoch secret key; the
  * dedup list only the symmetric dedup key.  R_CORRUPT on failure. */
@@ -215,7 +238,7 @@ static int open_index(struct repo *r, const char *name, const struct buf *obj,
 	struct seal s = { 0 };
 	const uint8_t *p = obj->p;
 	size_t n = obj->len, off = ENVELOPE_LEN;
-	uint32_t L, M;
+	uint32_t L;
 	uint8_t *plain = NULL;
 	int rc = R_CORRUPT;
 
@@ -244,14 +267,7 @@ static int open_index(struct repo *r, const char *name, const struct buf *obj,
 		rc = 0;
 		goto out;
 	}
-	off += L;
-	M = le32_get(p + off + SEAL_HDR_LEN);
-	if (M < AEAD_TAG_LEN || M != n - off - SEAL_HDR_LEN - 4)
-		goto bad;
-	seal_open_sym(&s, r->kr, SYM_DEDUP, p + off);
-	plain = xmalloc(M);
-	if (seal_decrypt(&s, 0, p, ENVELOPE_LEN, p + off + SEAL_HDR_LEN + 4, M, plain) != 0 ||
-	    index_decode_dedup(plain, M - AEAD_TAG_LEN, dedup, nd) != 0)
+	if (open_dedup_section(r, p, n, off + L, dedup, nd) != 0)
 		goto bad;
 	rc = 0;
 	goto out;

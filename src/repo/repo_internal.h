@@ -108,6 +108,13 @@ void itable_compact(struct itable *t);
 size_t itable_bytes(const struct itable *t);
 void itable_free(struct itable *t);
 uint32_t repo_pack_intern(struct repo *r, const uint8_t id[ID_LEN]);
+/* open_dedup_section(r, p, n, off, &ids, &n_ids): the dedup-key-sealed
+ * list of blob IDs that ends an index object or a prune plan: at p + off,
+ * seal header[32] | u32 M | M bytes (ciphertext and tag) up to the end;
+ * the envelope (p[0..ENVELOPE_LEN)) is the associated data.  -1 if it
+ * does not authenticate or decode (no message). */
+int open_dedup_section(struct repo *r, const uint8_t *p, size_t n, size_t off,
+    struct dedup_entry **ids, uint32_t *n_ids);
 /* repo_pack_find(r, id): the pack's number, or UINT32_MAX if no loaded
  * index names it. */
 uint32_t repo_pack_find(const struct repo *r, const uint8_t id[ID_LEN]);

@@ -245,40 +245,22 @@ static int open_condemned(struct repo *r, const char *name, const struct buf *ob
     struct dedup_entry **ids, uint32_t *n_ids)
 {
 	struct envelope env;
-	struct seal s = { 0 };
 	const uint8_t *p = obj->p;
 	size_t n = obj->len, off = ENVELOPE_LEN;
-	uint8_t *plain = NULL;
-	uint32_t L, M;
-	int rc = R_CORRUPT;
+	uint32_t L;
 
 	*ids = NULL;
 	*n_ids = 0;
-	if (envelope_decode(p, n, OBJ_PLAN, &env) != 0 || n - off < 4)
-		goto bad;
-	L = le32_get(p + off);
-	off += 4;
-	if (L > n - off || n - off - L < SEAL_HDR_LEN + 4)
-		goto bad;
-	off += L;
-	M = le32_get(p + off + SEAL_HDR_LEN);
-	if (M < AEAD_TAG_LEN || M != n - off - SEAL_HDR_LEN - 4)
-		goto bad;
-	seal_open_sym(&s, r->kr, SYM_DEDUP, p + off);
-	plain = xmalloc(M);
-	if (seal_decrypt(&s, 0, p, ENVELOPE_LEN, p + off + SEAL_HDR_LEN + 4, M, plain) != 0 ||
-	    index_decode_dedup(plain, M - AEAD_TAG_LEN, ids, n_ids) != 0)
-		goto bad;
-	rc = 0;
-	goto out;
-bad:
+	if (envelope_decode(p, n, OBJ_PLAN, &env) == 0 && n - off >= 4) {
+		L = le32_get(p + off);
+		off += 4;
+		if (L <= n - off && open_dedup_section(r, p, n, off + L, ids, n_ids) == 0)
+			return 0;
+	}
 	errmsg("prune plan %s in %s is damaged: its list of condemned blobs cannot be "
 	    "read; the backup stops so that it cannot depend on them (the owner's "
 	    "'twofold prune' removes damaged plans)", name, store_url(r->store));
-out:
-	seal_end(&s);
-	free(plain);
-	return rc;
+	return R_CORRUPT;
 }
 
 /* ---- backup sessions ---- */
@@ -413,23 +395,21 @@ static int read_condemned(void *arg, const char *name, uint64_t size)
 	return 0;
 }
 
-static int plan_names(void *arg, const char *name, uint64_t size)
+/* named_ids: collect the hashes of the names PREFIX<64 hex> a listing
+ * yields into a list. */
+struct named_ids {
+	const char *prefix;
+	struct idlist *l;
+};
+
+static int named_ids_cb(void *arg, const char *name, uint64_t size)
 {
+	const struct named_ids *ni = arg;
 	uint8_t h[ID_LEN];
 
 	(void)size;
-	if (name_hash(name, "locks/condemned-", h) == 0)
-		idl_push(arg, h);
-	return 0;
-}
-
-static int index_names_cb(void *arg, const char *name, uint64_t size)
-{
-	uint8_t h[ID_LEN];
-
-	(void)size;
-	if (name_hash(name, "index/", h) == 0)
-		idl_push(arg, h);
+	if (name_hash(name, ni->prefix, h) == 0)
+		idl_push(ni->l, h);
 	return 0;
 }
 
@@ -460,8 +440,9 @@ int repo_session_check(struct repo *r)
 	if (put_heartbeat(r, s->id) != 0)
 		return -1;
 	session_marked(s);
-	if (store_list(r->store, "locks/", plan_names, &plans) < 0 ||
-	    store_list(r->store, "index/", index_names_cb, &index) < 0)
+	if (store_list(r->store, "locks/", named_ids_cb,
+	    &(struct named_ids){ "locks/condemned-", &plans }) < 0 ||
+	    store_list(r->store, "index/", named_ids_cb, &(struct named_ids){ "index/", &index }) < 0)
 		goto out;
 	idl_sort(&plans);
 	idl_sort(&index);
@@ -532,7 +513,8 @@ int repo_session_begin(struct repo *r)
 	/* what the stall check compares with: listed after loading (an
 	 * object deleted while loading belongs to a plan this session read,
 	 * or to one that waits for it) */
-	if (rc >= 0 && store_list(r->store, "index/", index_names_cb, &s->index) < 0)
+	if (rc >= 0 && store_list(r->store, "index/", named_ids_cb,
+	    &(struct named_ids){ "index/", &s->index }) < 0)
 		rc = -1;
 	idl_sort(&s->plans);
 	idl_sort(&s->index);

@@ -245,6 +245,18 @@ ok $? "the newest snapshot deleted from the S3 copy is a rollback (exit 11)"
 three repair >/dev/null 2>&1 && three check --copies >/dev/null 2>&1 && three snapshots >/dev/null 2>&1
 ok $? "repair heals the S3 copy; check --copies and snapshots are clean"
 
+# -- forget and prune act on every copy
+before=$("$OBJ" "$S" list data/ | wc -l)
+three forget --keep-last 1 >/dev/null 2>&1 && three prune --grace 0 >/dev/null 2>&1
+ok $? "forget --keep-last 1 and prune over three copies"
+nl=$("$OBJ" "$L" list data/ | wc -l); na=$("$OBJ" "$A" list data/ | wc -l); ns=$("$OBJ" "$S" list data/ | wc -l)
+[ "$nl" -eq "$na" ] && [ "$na" -eq "$ns" ] && [ "$ns" -lt "$before" ]
+ok $? "every copy lost the same unreferenced packs ($before -> $nl, $na, $ns)"
+three check --copies >/dev/null 2>&1 && three check --read-data >/dev/null 2>&1
+ok $? "check --copies and check --read-data are clean after prune"
+three restore latest --target "$T/r6" >/dev/null 2>&1 && same "$T/r6"
+ok $? "the kept snapshot restores bit-exact"
+
 # -- cloud credential rotation touches configuration only (S3 access keys)
 NEWKEY=TWOFOLDTESTKEY0002
 NEWSECRET=rotated-secret-$$
