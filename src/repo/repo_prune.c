@@ -1328,6 +1328,73 @@ static int rep_cmp(const void *a, const void *b)
 
 enum { ACT_KEEP = 0, ACT_DELETE = 1, ACT_REPACK = 2 };
 
+/* walk_locs(r, live, n_old, fn, arg): fn(r, arg, loc, pack number) for
+ * every location of every index object named in live whose pack is one
+ * of the n_old packs the index knows.  -1 if an index cannot be read. */
+typedef void (*loc_fn)(struct repo *r, void *arg, const struct index_loc *l,
+    const uint8_t pack_id[ID_LEN], uint32_t pn);
+
+static int walk_locs(struct repo *r, const struct names *live, uint32_t n_old, loc_fn fn, void *arg)
+{
+	for (size_t i = 0; i < live->n; i++) {
+		struct index_body b;
+
+		if (repo_decode_index(r, live->v[i], &b) != 0)
+			return -1;
+		for (uint32_t k = 0; k < b.n; k++) {
+			const struct index_loc *l = &b.locs[k];
+			uint32_t pn = repo_pack_find(r, b.packs[l->pack]);
+
+			if (pn < n_old)
+				fn(r, arg, l, b.packs[l->pack], pn);
+		}
+		index_body_free(&b);
+	}
+	return 0;
+}
+
+/* prefer_kept: a blob with copies in several packs counts as used where
+ * the index locates it; when that is a pack an earlier plan dooms, use a
+ * copy that stays instead (otherwise that copy would look unused and be
+ * doomed too).  arg: the doomed packs and n_old. */
+struct doomed {
+	const struct idlist *pending;
+	uint32_t n_old;
+};
+
+static void prefer_kept(struct repo *r, void *arg, const struct index_loc *l,
+    const uint8_t pack_id[ID_LEN], uint32_t pn)
+{
+	const struct doomed *d = arg;
+	struct ient *e = itable_find(&r->idx, l->e.id);
+
+	if (e == NULL || e->pack >= d->n_old || !idl_has(d->pending, r->packs[e->pack]) ||
+	    idl_has(d->pending, pack_id))
+		return;
+	e->pack = pn;
+	e->offset = l->e.offset;
+	e->length = l->e.length;
+	e->raw = l->e.raw_length;
+	e->comp = l->e.comp;
+}
+
+/* count_use: bytes per pack in all, and bytes of referenced blobs. */
+struct use {
+	uint64_t *total, *used;
+};
+
+static void count_use(struct repo *r, void *arg, const struct index_loc *l,
+    const uint8_t pack_id[ID_LEN], uint32_t pn)
+{
+	const struct use *u = arg;
+	const struct ient *e = itable_find(&r->idx, l->e.id);
+
+	(void)pack_id;
+	u->total[pn] += l->e.length;
+	if (e && (e->flags & IE_REF) && e->pack == pn && e->offset == l->e.offset)
+		u->used[pn] += l->e.length;
+}
+
 /* repack(r, act, res): copy the referenced blobs of the packs to repack
  * into new packs, one old pack read at a time, then write the open pack
  * and the new packs' index. */
@@ -1440,50 +1507,12 @@ int repo_prune(struct repo *r, const struct prune_opts *o, struct prune_result *
 		 * index locates it; when that is a pack an earlier plan dooms,
 		 * use a copy that stays instead (otherwise that copy would look
 		 * unused and be doomed too). */
-		for (size_t i = 0; pending.n && i < live.n; i++) {
-			struct index_body b;
-
-			if (repo_decode_index(r, live.v[i], &b) != 0) {
-				names_free(&live);
-				names_free(&stale);
-				goto out;
-			}
-			for (uint32_t k = 0; k < b.n; k++) {
-				const struct index_loc *l = &b.locs[k];
-				uint32_t pn = repo_pack_find(r, b.packs[l->pack]);
-				struct ient *e = itable_find(&r->idx, l->e.id);
-
-				if (e == NULL || pn >= n_old || e->pack >= n_old ||
-				    !idl_has(&pending, r->packs[e->pack]) || idl_has(&pending, b.packs[l->pack]))
-					continue;
-				e->pack = pn;
-				e->offset = l->e.offset;
-				e->length = l->e.length;
-				e->raw = l->e.raw_length;
-				e->comp = l->e.comp;
-			}
-			index_body_free(&b);
-		}
-		for (size_t i = 0; i < live.n; i++) {
-			struct index_body b;
-
-			if (repo_decode_index(r, live.v[i], &b) != 0) {
-				names_free(&live);
-				names_free(&stale);
-				goto out;
-			}
-			for (uint32_t k = 0; k < b.n; k++) {
-				const struct index_loc *l = &b.locs[k];
-				uint32_t pn = repo_pack_find(r, b.packs[l->pack]);
-				const struct ient *e = itable_find(&r->idx, l->e.id);
-
-				if (pn >= n_old)
-					continue;
-				total[pn] += l->e.length;
-				if (e && (e->flags & IE_REF) && e->pack == pn && e->offset == l->e.offset)
-					used[pn] += l->e.length;
-			}
-			index_body_free(&b);
+		if ((pending.n && walk_locs(r, &live, n_old, prefer_kept,
+		    &(struct doomed){ &pending, n_old }) != 0) ||
+		    walk_locs(r, &live, n_old, count_use, &(struct use){ total, used }) != 0) {
+			names_free(&live);
+			names_free(&stale);
+			goto out;
 		}
 		names_free(&live);
 		names_free(&stale);
