@@ -101,6 +101,18 @@ static void witness_free(struct witness *w)
 	free(w->s);
 }
 
+/* witness_dir(r, cache_dir, &path): the directory of the witness file
+ * (malloc'ed) and in *path the file's name (malloc'ed). */
+static char *witness_dir(struct repo *r, const char *cache_dir, char **path)
+{
+	char id[33], *dir;
+
+	repo_id_hex(r, id);
+	dir = fc_default_dir(id, cache_dir);
+	*path = xasprintf("%s/witness", dir);
+	return dir;
+}
+
 static int is_hex64(const char *s)
 {
 	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
@@ -282,7 +294,7 @@ int engine_witness(struct repo *r, const char *cache_dir, unsigned flags)
 	struct witness w;
 	struct listing now[MAX_COPIES];
 	size_t map[MAX_COPIES];
-	char id[33], *dir, *path;
+	char *dir, *path;
 	size_t n = repo_copies(r);
 	int result = 0;
 	uint64_t seq = repo_config(r)->seq;
@@ -290,9 +302,7 @@ int engine_witness(struct repo *r, const char *cache_dir, unsigned flags)
 
 	if (n > MAX_COPIES)
 		n = MAX_COPIES;
-	repo_id_hex(r, id);
-	dir = fc_default_dir(id, cache_dir);
-	path = xasprintf("%s/witness", dir);
+	dir = witness_dir(r, cache_dir, &path);
 	if (fc_mkdir_p(dir) != 0) {
 		errmsg_errno("cannot create %s for the witness file", dir);
 		free(dir);
@@ -395,12 +405,10 @@ int engine_witness(struct repo *r, const char *cache_dir, unsigned flags)
 int engine_witness_forgotten(struct repo *r, const char *cache_dir, const char *const *hex, size_t n)
 {
 	struct witness w;
-	char id[33], *dir, *path;
+	char *dir, *path;
 	int rc;
 
-	repo_id_hex(r, id);
-	dir = fc_default_dir(id, cache_dir);
-	path = xasprintf("%s/witness", dir);
+	dir = witness_dir(r, cache_dir, &path);
 	load(path, &w);
 	for (size_t i = 0; i < n; i++)
 		if (is_hex64(hex[i]))
@@ -415,12 +423,10 @@ int engine_witness_forgotten(struct repo *r, const char *cache_dir, const char *
 int engine_witness_drop(struct repo *r, const char *cache_dir, const char *url)
 {
 	struct witness w;
-	char id[33], *dir, *path;
+	char *dir, *path;
 	int rc = 0;
 
-	repo_id_hex(r, id);
-	dir = fc_default_dir(id, cache_dir);
-	path = xasprintf("%s/witness", dir);
+	dir = witness_dir(r, cache_dir, &path);
 	load(path, &w);
 	for (size_t i = 0; i < w.n_copies; i++) {
 		if (strcmp(w.c[i].url, url) != 0)

@@ -239,6 +239,21 @@ out:
 	return rc;
 }
 
+/* read_signed(r, name, kind, &body, &n): read the object, then
+ * open_signed.  0, R_MISSING, R_CORRUPT or -1. */
+static int read_signed(struct repo *r, const char *name, uint8_t kind, uint8_t **body, size_t *n)
+{
+	struct buf obj;
+	int got;
+
+	buf_init(&obj, 1u << 30);
+	got = repo_read_object(r, name, &obj);
+	if (got == 0)
+		got = open_signed(r, name, &obj, kind, body, n);
+	buf_free(&obj);
+	return got;
+}
+
 /* open_condemned(r, name, obj, &ids, &n): the blob IDs a plan condemns,
  * readable with any key (the dedup key).  0 or R_CORRUPT (message). */
 static int open_condemned(struct repo *r, const char *name, const struct buf *obj,
@@ -694,7 +709,6 @@ static int read_locks(struct repo *r, struct lockstate *ls)
 			s->names[s->n_names++] = xstrdup(nm);
 		} else if (name_hash(nm, "locks/condemned-", h) == 0) {
 			struct planobj *p;
-			struct buf obj;
 			uint8_t *body;
 			size_t bn;
 			int got;
@@ -704,11 +718,7 @@ static int read_locks(struct repo *r, struct lockstate *ls)
 			memset(p, 0, sizeof *p);
 			memcpy(p->hash, h, ID_LEN);
 			snprintf(p->name, sizeof p->name, "%s", nm);
-			buf_init(&obj, 1u << 30);
-			got = repo_read_object(r, nm, &obj);
-			if (got == 0)
-				got = open_signed(r, nm, &obj, OBJ_PLAN, &body, &bn);
-			buf_free(&obj);
+			got = read_signed(r, nm, OBJ_PLAN, &body, &bn);
 			if (got < 0)
 				goto out;
 			if (got == 0) {
@@ -729,7 +739,6 @@ static int read_locks(struct repo *r, struct lockstate *ls)
 	for (size_t i = 0; i < all.n; i++) {
 		const char *nm = all.v[i];
 		uint8_t h[ID_LEN];
-		struct buf obj;
 		struct prune_wait w;
 		struct planobj *p = NULL;
 		uint8_t *body;
@@ -738,11 +747,7 @@ static int read_locks(struct repo *r, struct lockstate *ls)
 
 		if (name_hash(nm, "locks/waitfor-", h) != 0)
 			continue;
-		buf_init(&obj, 1u << 30);
-		got = repo_read_object(r, nm, &obj);
-		if (got == 0)
-			got = open_signed(r, nm, &obj, OBJ_WAIT, &body, &bn);
-		buf_free(&obj);
+		got = read_signed(r, nm, OBJ_WAIT, &body, &bn);
 		if (got < 0)
 			goto out;
 		if (got == 0) {
