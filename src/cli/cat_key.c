@@ -308,10 +308,10 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 		}
 	}
 	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "remove") && strcmp(sub, "passwd") &&
-	    strcmp(sub, "revoke")) {
+	    strcmp(sub, "revoke") && strcmp(sub, "rotate")) {
 		errmsg("usage: twofold key add [--write-only|--read-only] [--name N] "
 		    "[--new-password-file F] | key list | key remove ID | key revoke ID | "
-		    "key passwd [--new-password-file F]");
+		    "key passwd [--new-password-file F] | key rotate");
 		return EXIT_FATAL;
 	}
 	if ((strcmp(sub, "remove") == 0 || strcmp(sub, "revoke") == 0) && target == NULL) {
@@ -345,6 +345,16 @@ int cmd_key(const struct globals *g, int argc, char **argv)
 			hex_encode(slot, SLOT_ID_LEN, hex);
 			info(1, "key %s revoked; the %lu snapshot(s) it made until now stay valid, "
 			    "anything it signs from now on is rejected", hex, (unsigned long)kept);
+			rc = 0;
+		}
+	} else if (strcmp(sub, "rotate") == 0) {
+		uint32_t epoch;
+
+		if (repo_key_rotate(r, &epoch) == 0) {
+			info(1, "new data-key epoch %u: everything written from now on is sealed to "
+			    "it; run 'twofold rekey' to re-encrypt older data and retire older epochs",
+			    epoch);
+			printf("%u\n", epoch);
 			rc = 0;
 		}
 	} else if (strcmp(sub, "remove") == 0) {

@@ -106,6 +106,7 @@ int cmd_find(const struct globals *g, int argc, char **argv);
 int cmd_stats(const struct globals *g, int argc, char **argv);
 int cmd_dump(const struct globals *g, int argc, char **argv);
 int cmd_prune(const struct globals *g, int argc, char **argv);
+int cmd_rekey(const struct globals *g, int argc, char **argv);
 
 struct prune_opts;
 /* Prune's options, shared with `forget --prune` (cmd_prune.c):

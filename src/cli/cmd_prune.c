@@ -1,5 +1,5 @@
 /* cmd_prune.c: twofold prune [--dry-run] [--repack-threshold PCT]
- * [--grace DURATION]. */
+ * [--grace DURATION]; twofold rekey [--max-size SIZE] [--grace D]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,4 +112,76 @@ int cmd_prune(const struct globals *g, int argc, char **argv)
 		return cli_close_repo(g, r, EXIT_FATAL, 0);
 	rc = engine_prune(r, &o, g->json, &res) == 0 ? 0 : EXIT_FATAL;
 	return cli_close_repo(g, r, rc, !o.dry_run);
+}
+
+/* parse_size(s, &v): "500M", "2G", "1024" (bytes), K/M/G/T binary. */
+static int parse_size(const char *s, uint64_t *v)
+{
+	char num[32];
+	size_t l = strlen(s);
+	unsigned shift = 0;
+
+	if (l == 0 || l >= sizeof num)
+		return -1;
+	memcpy(num, s, l + 1);
+	switch (num[l - 1]) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	case 'T': case 't': shift = 40; break;
+	default: break;
+	}
+	if (shift)
+		num[--l] = '\0';
+	if (parse_u64(num, v) != 0 || *v > (UINT64_MAX >> shift))
+		return -1;
+	*v <<= shift;
+	return 0;
+}
+
+int cmd_rekey(const struct globals *g, int argc, char **argv)
+{
+	struct prune_opts po;
+	struct rekey_opts o;
+	struct rekey_result res;
+	struct repo *r;
+	int rc;
+
+	prune_default_opts(&po);
+	memset(&o, 0, sizeof o);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strncmp(a, "--max-size", 10) == 0 && (a[10] == '\0' || a[10] == '=')) {
+			const char *v = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (v == NULL || parse_size(v, &o.budget) != 0) {
+				errmsg("rekey: --max-size takes a size like 500M or 2G");
+				return EXIT_FATAL;
+			}
+			continue;
+		}
+		rc = prune_parse_opt(argc, argv, &i, &po);
+		if (rc < 0)
+			return EXIT_FATAL;
+		if (rc == 0 || po.dry_run) {
+			errmsg("rekey: unknown option %s (see README.md)", a);
+			return EXIT_FATAL;
+		}
+	}
+	o.repack_threshold = po.repack_threshold;
+	o.grace_ns = po.grace_ns;
+	if ((r = cli_open_repo(g)) == NULL)
+		return EXIT_FATAL;
+	if (cli_rollback_alarm()) {
+		errmsg("rekey: a copy was found rolled back (snapshots hidden or deleted): "
+		    "rekey would delete data those snapshots need; resolve that first");
+		return cli_close_repo(g, r, EXIT_FATAL, 0);
+	}
+	/* retiring an epoch must reach every copy */
+	if (cli_all_copies_reachable(r, "rekey") != 0)
+		return cli_close_repo(g, r, EXIT_FATAL, 0);
+	rc = engine_rekey(r, g->cache_dir, &o, g->json, &res) == 0 ? 0 : EXIT_FATAL;
+	rekey_result_free(&res);
+	return cli_close_repo(g, r, rc, 1);
 }

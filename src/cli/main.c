@@ -28,7 +28,9 @@ static const char usage[] =
 "  dump SNAPSHOT PATH           a file to stdout, a directory as a tar\n"
 "  prune [--dry-run] [--repack-threshold PCT] [--grace DURATION]\n"
 "                               remove unreferenced data (owner key)\n"
-"  key add|list|remove|revoke|passwd   manage keys\n"
+"  rekey [--max-size SIZE]      re-encrypt older data under the current key\n"
+"                               epoch; retire older epochs when done (owner key)\n"
+"  key add|list|remove|revoke|passwd|rotate   manage keys\n"
 "\n"
 "global options:\n"
 "  -r, --repo URL|NAME          repository; repeat for each copy (or\n"
@@ -71,6 +73,7 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats },
 	{ "dump", cmd_dump },
 	{ "prune", cmd_prune },
+	{ "rekey", cmd_rekey },
 };
 
 /* take_value(argc, argv, &i, opt): the value of an option given as

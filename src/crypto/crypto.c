@@ -39,7 +39,10 @@ _Static_assert(AEAD_TAG_LEN == crypto_aead_xchacha20poly1305_ietf_ABYTES,
 #define ED_SK_LEN 64
 #define X_SK_LEN 32
 #define GCM_IV_LEN 12
-#define PAYLOAD_VERSION 1
+#define PAYLOAD_VERSION 2
+/* A grant's sealed plaintext: slot_id | u32 epoch | pk | sk. */
+#define GRANT_PLAIN_LEN (SLOT_ID_LEN + 4 + PK_LEN + X_SK_LEN)
+_Static_assert(GRANT_SEALED_LEN == crypto_box_SEALBYTES + GRANT_PLAIN_LEN, "grant size");
 
 /* EVP's length arguments are int: feed long inputs in pieces. */
 #define EVP_STEP ((size_t)1 << 30)
@@ -71,7 +74,12 @@ struct keyring {
 	uint8_t cfg_key[KEY_LEN];	/* SYM_CONFIG; SYM_DEDUP derives from id_key */
 	uint8_t signer_pk[PK_LEN];	/* owner and write-only */
 	uint8_t signer_sk[ED_SK_LEN];
-	uint32_t nepochs;		/* 1..MAX_EPOCHS, numbers increasing */
+	uint8_t box_pk[PK_LEN];		/* owner and read-only: receives grants */
+	uint8_t box_sk[X_SK_LEN];
+	/* Epochs: public keys from the config, secret keys from grants (or
+	 * made here: a new repository, key rotate).  0..MAX_EPOCHS, numbers
+	 * increasing. */
+	uint32_t nepochs;
 	struct epoch_key epochs[MAX_EPOCHS];
 	/* HMAC-SHA256 keyed with id_key, never updated: keyring_chunk_id
 	 * duplicates it per call, which is thread-safe and avoids OpenSSL's
@@ -142,7 +150,7 @@ static int role_has_signer(int r)
 	return r == ROLE_OWNER || r == ROLE_WRITE;
 }
 
-static int role_has_epoch_sk(int r)
+static int role_has_box(int r)
 {
 	return r == ROLE_OWNER || r == ROLE_READ;
 }
@@ -206,6 +214,7 @@ struct keyring *keyring_new_repo(void)
 	randombytes_buf(kr->chunk_key, sizeof kr->chunk_key);
 	randombytes_buf(kr->cfg_key, sizeof kr->cfg_key);
 	new_signer(kr);
+	crypto_box_keypair(kr->box_pk, kr->box_sk);
 	kr->nepochs = 1;
 	e->number = 1;
 	e->has_sk = 1;
@@ -233,14 +242,13 @@ struct keyring *keyring_derive(const struct keyring *kr, enum key_role role)
 	 * that wrote it and one slot can be revoked alone. */
 	if (role_has_signer(role))
 		new_signer(n);
+	if (role_has_box(role))
+		crypto_box_keypair(n->box_pk, n->box_sk);
+	/* Public epoch keys only: the new slot gets secret ones as grants. */
 	n->nepochs = kr->nepochs;
 	for (i = 0; i < kr->nepochs; i++) {
 		n->epochs[i].number = kr->epochs[i].number;
 		memcpy(n->epochs[i].pk, kr->epochs[i].pk, PK_LEN);
-		if (role_has_epoch_sk(role)) {
-			n->epochs[i].has_sk = 1;
-			memcpy(n->epochs[i].sk, kr->epochs[i].sk, X_SK_LEN);
-		}
 	}
 	return keyring_seal_up(n);
 }
@@ -268,9 +276,17 @@ void keyring_root_pk(const struct keyring *kr, uint8_t out[PK_LEN])
 	memcpy(out, kr->root_pk, PK_LEN);
 }
 
+int keyring_box_pk(const struct keyring *kr, uint8_t out[PK_LEN])
+{
+	if (!role_has_box(kr->role))
+		return -1;
+	memcpy(out, kr->box_pk, PK_LEN);
+	return 0;
+}
+
 uint32_t keyring_epoch(const struct keyring *kr)
 {
-	return kr->epochs[kr->nepochs - 1].number;
+	return kr->nepochs ? kr->epochs[kr->nepochs - 1].number : 0;
 }
 
 static const struct epoch_key *find_epoch(const struct keyring *kr, uint32_t epoch)
@@ -300,23 +316,122 @@ int keyring_can_decrypt(const struct keyring *kr, uint32_t epoch)
 	return e != NULL && e->has_sk;
 }
 
+/* Changing a keyring: only while a repository is being opened or rotated,
+ * before any thread shares it. */
+static struct epoch_key *epoch_append(struct keyring *kr, uint32_t number)
+{
+	struct epoch_key *e;
+
+	if (kr->nepochs == MAX_EPOCHS || number == 0 ||
+	    (kr->nepochs && kr->epochs[kr->nepochs - 1].number >= number))
+		return NULL;
+	e = &kr->epochs[kr->nepochs++];
+	memset(e, 0, sizeof *e);
+	e->number = number;
+	return e;
+}
+
+int keyring_set_epoch_pk(struct keyring *kr, uint32_t number, const uint8_t pk[PK_LEN])
+{
+	const struct epoch_key *have = find_epoch(kr, number);
+	struct epoch_key *e;
+	int rc = 0;
+
+	if (have != NULL)
+		return sodium_memcmp(have->pk, pk, PK_LEN) == 0 ? 0 : -1;
+	sodium_mprotect_readwrite(kr);
+	if ((e = epoch_append(kr, number)) != NULL)
+		memcpy(e->pk, pk, PK_LEN);
+	else
+		rc = -1;
+	sodium_mprotect_readonly(kr);
+	return rc;
+}
+
+int keyring_new_epoch(struct keyring *kr, uint32_t number, uint8_t pk[PK_LEN])
+{
+	struct epoch_key *e;
+	int rc = -1;
+
+	if (!role_has_root_sk(kr->role))
+		return -1;
+	sodium_mprotect_readwrite(kr);
+	if ((e = epoch_append(kr, number)) != NULL) {
+		crypto_box_keypair(e->pk, e->sk);
+		e->has_sk = 1;
+		memcpy(pk, e->pk, PK_LEN);
+		rc = 0;
+	}
+	sodium_mprotect_readonly(kr);
+	return rc;
+}
+
+int keyring_grant(const struct keyring *kr, uint32_t epoch, const uint8_t slot[SLOT_ID_LEN],
+    const uint8_t box_pk[PK_LEN], uint8_t out[GRANT_SEALED_LEN])
+{
+	const struct epoch_key *e = find_epoch(kr, epoch);
+	uint8_t plain[GRANT_PLAIN_LEN];
+	int rc;
+
+	if (e == NULL || !e->has_sk)
+		return -1;
+	memcpy(plain, slot, SLOT_ID_LEN);
+	le32_put(plain + SLOT_ID_LEN, epoch);
+	memcpy(plain + SLOT_ID_LEN + 4, e->pk, PK_LEN);
+	memcpy(plain + SLOT_ID_LEN + 4 + PK_LEN, e->sk, X_SK_LEN);
+	rc = crypto_box_seal(out, plain, sizeof plain, box_pk) == 0 ? 0 : -1;
+	sodium_memzero(plain, sizeof plain);
+	return rc;
+}
+
+int keyring_accept_grant(struct keyring *kr, uint32_t epoch, const uint8_t sealed[GRANT_SEALED_LEN])
+{
+	uint8_t plain[GRANT_PLAIN_LEN], q[PK_LEN];
+	struct epoch_key *e = NULL;
+	const uint8_t *pk = plain + SLOT_ID_LEN + 4, *sk = pk + PK_LEN;
+	int rc = -1;
+
+	for (uint32_t i = 0; i < kr->nepochs; i++)
+		if (kr->epochs[i].number == epoch)
+			e = &kr->epochs[i];
+	if (!role_has_box(kr->role) || e == NULL)
+		return -1;
+	if (crypto_box_seal_open(plain, sealed, GRANT_SEALED_LEN, kr->box_pk, kr->box_sk) != 0)
+		goto out;
+	/* Addressed to this slot, for this epoch, and the secret key of the
+	 * public key the (root-signed) config names: a grant anyone forged
+	 * with the public box key can only ever carry the right key. */
+	if (sodium_memcmp(plain, kr->slot_id, SLOT_ID_LEN) != 0 ||
+	    le32_get(plain + SLOT_ID_LEN) != epoch || sodium_memcmp(pk, e->pk, PK_LEN) != 0 ||
+	    crypto_scalarmult_base(q, sk) != 0 || sodium_memcmp(q, e->pk, PK_LEN) != 0)
+		goto out;
+	sodium_mprotect_readwrite(kr);
+	memcpy(e->sk, sk, X_SK_LEN);
+	e->has_sk = 1;
+	sodium_mprotect_readonly(kr);
+	rc = 0;
+out:
+	sodium_memzero(plain, sizeof plain);
+	return rc;
+}
+
 /* The payload (docs/FORMAT.md, "Key slot payload"):
- *	u8 version (1), u8 role, raw slot_id[16], raw root_pk[32],
+ *	u8 version (2), u8 role, raw slot_id[16], raw root_pk[32],
  *	u8 has_root_sk [raw root_sk[64]], raw id_key[32], raw chunk_key[32],
  *	raw cfg_key[32], u8 has_signer [raw signer_sk[64]],
- *	u32 epoch count, then per epoch: u32 number, raw pk[32],
- *	u8 has_sk [raw sk[32]]. */
+ *	u8 has_box [raw box_sk[32]].
+ * No epoch keys: their secret halves reach a slot as grants, so that
+ * retiring an epoch destroys them without the passphrase of every slot. */
 static size_t payload_size(const struct keyring *kr)
 {
-	size_t n = 1 + 1 + SLOT_ID_LEN + PK_LEN + 1 + 3 * KEY_LEN + 1 + 4;
-	uint32_t i;
+	size_t n = 1 + 1 + SLOT_ID_LEN + PK_LEN + 1 + 3 * KEY_LEN + 1 + 1;
 
 	if (role_has_root_sk(kr->role))
 		n += ED_SK_LEN;
 	if (role_has_signer(kr->role))
 		n += ED_SK_LEN;
-	for (i = 0; i < kr->nepochs; i++)
-		n += 4 + PK_LEN + 1 + (kr->epochs[i].has_sk ? X_SK_LEN : 0);
+	if (role_has_box(kr->role))
+		n += X_SK_LEN;
 	return n;
 }
 
@@ -325,7 +440,7 @@ int keyring_export(const struct keyring *kr, struct buf *out)
 	size_t need = payload_size(kr), start = out->len;
 	int has_root = role_has_root_sk(kr->role);
 	int has_signer = role_has_signer(kr->role);
-	uint32_t i;
+	int has_box = role_has_box(kr->role);
 
 	/* Reserve the whole payload first: a growing buffer would leave
 	 * copies of the secrets in memory freed by realloc. */
@@ -346,16 +461,9 @@ int keyring_export(const struct keyring *kr, struct buf *out)
 	enc_u8(out, (uint8_t)has_signer);
 	if (has_signer)
 		enc_raw(out, kr->signer_sk, ED_SK_LEN);
-	enc_u32(out, kr->nepochs);
-	for (i = 0; i < kr->nepochs; i++) {
-		const struct epoch_key *e = &kr->epochs[i];
-
-		enc_u32(out, e->number);
-		enc_raw(out, e->pk, PK_LEN);
-		enc_u8(out, (uint8_t)e->has_sk);
-		if (e->has_sk)
-			enc_raw(out, e->sk, X_SK_LEN);
-	}
+	enc_u8(out, (uint8_t)has_box);
+	if (has_box)
+		enc_raw(out, kr->box_sk, X_SK_LEN);
 	if (out->overflow || out->len - start != need)
 		fatal("keyring export");
 	return 0;
@@ -383,7 +491,6 @@ struct keyring *keyring_import(const uint8_t *p, size_t n)
 {
 	struct keyring *kr = keyring_alloc();
 	struct dec d;
-	uint32_t count, i, prev = 0;
 	uint8_t role, has;
 
 	dec_init(&d, p, n);
@@ -415,30 +522,13 @@ struct keyring *keyring_import(const uint8_t *p, size_t n)
 			goto bad;
 		crypto_sign_ed25519_sk_to_pk(kr->signer_pk, kr->signer_sk);
 	}
-	count = dec_u32(&d);
-	if (!dec_ok(&d) || count == 0 || count > MAX_EPOCHS)
+	has = dec_u8(&d);
+	if (!dec_ok(&d) || has > 1 || has != role_has_box(role))
 		goto bad;
-	kr->nepochs = count;
-	for (i = 0; i < count; i++) {
-		struct epoch_key *e = &kr->epochs[i];
-
-		e->number = dec_u32(&d);
-		dec_raw(&d, e->pk, PK_LEN);
-		has = dec_u8(&d);
-		/* Numbers start at 1 (prev is 0) and strictly increase. */
-		if (!dec_ok(&d) || e->number <= prev || has > 1 ||
-		    has != role_has_epoch_sk(role))
+	if (has) {
+		dec_raw(&d, kr->box_sk, X_SK_LEN);
+		if (!dec_ok(&d) || crypto_scalarmult_base(kr->box_pk, kr->box_sk) != 0)
 			goto bad;
-		prev = e->number;
-		e->has_sk = has;
-		if (has) {
-			uint8_t q[PK_LEN];
-
-			dec_raw(&d, e->sk, X_SK_LEN);
-			if (!dec_ok(&d) || crypto_scalarmult_base(q, e->sk) != 0 ||
-			    sodium_memcmp(q, e->pk, PK_LEN) != 0)
-				goto bad;
-		}
 	}
 	if (!dec_end(&d))
 		goto bad;

@@ -21,6 +21,7 @@
 #define AEAD_TAG_LEN 16		/* AES-256-GCM tag */
 #define SLOT_ID_LEN 16		/* key slot identifier */
 #define MAX_EPOCHS 64
+#define GRANT_SEALED_LEN 132	/* crypto_box_seal of slot_id, epoch, pk, sk */
 
 /* crypto_init(): initialise libsodium; -1 on failure.  Call once. */
 int crypto_init(void);
@@ -44,11 +45,12 @@ struct keyring;
 
 /* keyring_new_repo(): a fresh owner keyring for a new repository: random
  * id, chunker, config and root-signing keys, epoch 1 key pair, and a
- * signing key pair and slot ID of its own. */
+ * signing key pair, box key pair and slot ID of its own. */
 struct keyring *keyring_new_repo(void);
 /* keyring_derive(kr, role): a keyring for a new slot of the given role,
  * made from an owner keyring: the repository secrets the role may hold,
- * a new slot ID, and (owner and write-only) a new signing key pair.
+ * a new slot ID, (owner and write-only) a new signing key pair, (owner and
+ * read-only) a new box key pair, and the public epoch keys.
  * NULL if kr is not an owner keyring. */
 struct keyring *keyring_derive(const struct keyring *kr, enum key_role role);
 /* keyring_free(kr): wipe and free; NULL-safe. */
@@ -62,7 +64,11 @@ void keyring_slot_id(const struct keyring *kr, uint8_t out[SLOT_ID_LEN]);
 int keyring_signer_pk(const struct keyring *kr, uint8_t out[PK_LEN]);
 /* keyring_root_pk(kr, out): the repository's root (config) public key. */
 void keyring_root_pk(const struct keyring *kr, uint8_t out[PK_LEN]);
-/* keyring_epoch(kr): the newest data-key epoch (1, 2, ...). */
+/* keyring_box_pk(kr, out): the slot's X25519 key that grants are sealed
+ * to; -1 if it has none (write-only). */
+int keyring_box_pk(const struct keyring *kr, uint8_t out[PK_LEN]);
+/* keyring_epoch(kr): the newest data-key epoch the keyring knows, 0 if
+ * none. */
 uint32_t keyring_epoch(const struct keyring *kr);
 /* keyring_epoch_pk(kr, epoch, out): that epoch's X25519 public key; -1 if
  * unknown. */
@@ -70,6 +76,26 @@ int keyring_epoch_pk(const struct keyring *kr, uint32_t epoch, uint8_t out[PK_LE
 /* keyring_can_decrypt(kr, epoch): 1 if the keyring holds that epoch's
  * secret key. */
 int keyring_can_decrypt(const struct keyring *kr, uint32_t epoch);
+
+/* Data-key epochs.  A slot's payload holds no epoch keys: the public ones
+ * come from the root-signed config, the secret ones from grants, each the
+ * epoch's secret key sealed (crypto_box_seal) to one slot's box key.
+ * These change the keyring, so call them while opening a repository,
+ * before threads share it.
+ * keyring_set_epoch_pk(kr, number, pk): learn an epoch's public key
+ * (numbers strictly increasing); -1 on a conflict or too many epochs.
+ * keyring_new_epoch(kr, number, pk): make a new epoch key pair (owner
+ * only); its public key in pk.
+ * keyring_grant(kr, epoch, slot, box_pk, out): seal the epoch's secret key
+ * to another slot; -1 if kr lacks it.
+ * keyring_accept_grant(kr, epoch, sealed): open a grant sealed to this
+ * slot; accepted only if it names this slot and epoch and its key matches
+ * the epoch's known public key.  -1 otherwise (nothing changes). */
+int keyring_set_epoch_pk(struct keyring *kr, uint32_t number, const uint8_t pk[PK_LEN]);
+int keyring_new_epoch(struct keyring *kr, uint32_t number, uint8_t pk[PK_LEN]);
+int keyring_grant(const struct keyring *kr, uint32_t epoch, const uint8_t slot[SLOT_ID_LEN],
+    const uint8_t box_pk[PK_LEN], uint8_t out[GRANT_SEALED_LEN]);
+int keyring_accept_grant(struct keyring *kr, uint32_t epoch, const uint8_t sealed[GRANT_SEALED_LEN]);
 
 /* keyring_export(kr, out) / keyring_import(p, n): the secret payload of a
  * key slot (docs/FORMAT.md, "Key slot payload").  The output is secret:

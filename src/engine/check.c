@@ -41,12 +41,24 @@ static void problem(struct cctx *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static void grant_problem(void *arg, int severity, const char *msg)
+{
+	struct cctx *c = arg;
+
+	if (severity > 1) {
+		problem(c, "%s", msg);
+		return;
+	}
+	c->warnings++;
+	info(1, "warning: %s", msg);
+}
+
 static int check_keys(struct cctx *c)
 {
 	struct key_item *v;
 	size_t n;
 
-	if (repo_key_list(c->r, &v, &n) != 0)
+	if (repo_check_grants(c->r, grant_problem, c) != 0 || repo_key_list(c->r, &v, &n) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].damaged)

@@ -109,6 +109,10 @@ int engine_witness_drop(struct repo *r, const char *cache_dir, const char *url);
 /* engine_prune(r, o, json, res): repo_prune, then a report on stdout
  * (text, or JSON with json): what was found, repacked, removed, freed. */
 int engine_prune(struct repo *r, const struct prune_opts *o, int json, struct prune_result *res);
+/* engine_rekey(r, cache_dir, o, json, res): repo_rekey, tell the witness
+ * which snapshot IDs were replaced, then a report on stdout. */
+int engine_rekey(struct repo *r, const char *cache_dir, const struct rekey_opts *o, int json,
+    struct rekey_result *res);
 
 /* snapshot_path_split(path, parts, max): split "/a/b" into components;
  * returns the count or -1 if a component is "." or ".." or too many. */

@@ -15,7 +15,9 @@
 
 #define STATS_MAX_DEPTH 4096
 
-static const char *const prefixes[] = { "data/", "index/", "snapshots/", "keys/", "config/", "locks/" };
+static const char *const prefixes[] = {
+	"data/", "index/", "snapshots/", "keys/", "grants/", "config/", "forgotten/", "locks/",
+};
 #define N_PREFIXES (sizeof prefixes / sizeof prefixes[0])
 
 struct blob_sum {

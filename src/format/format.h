@@ -27,6 +27,7 @@ enum obj_kind {
 	OBJ_PLAN = 6,		/* locks/condemned-<sha256>: a prune plan */
 	OBJ_WAIT = 7,		/* locks/waitfor-<sha256>: backups a plan waits for */
 	OBJ_FORGET = 8,		/* forgotten/<sha256>: snapshots an owner removed */
+	OBJ_GRANT = 9,		/* grants/<slot>-<epoch>-<sha256>: an epoch key for a slot */
 };
 
 /* Limits every decoder enforces. */
@@ -89,6 +90,8 @@ struct cfg_key {
 	int64_t created_ns;
 	uint8_t has_signer;
 	uint8_t signer_pk[PK_LEN];
+	uint8_t has_box;		/* owner and read-only: grants go to box_pk */
+	uint8_t box_pk[PK_LEN];
 	uint8_t revoked;
 	uint32_t n_allowed;		/* snapshots accepted from a revoked key */
 	uint8_t (*allowed)[ID_LEN];
@@ -116,6 +119,22 @@ void config_free(struct config *c);
 struct cfg_key *config_find_key(const struct config *c, const uint8_t slot_id[SLOT_ID_LEN]);
 /* config_copy(dst, src): a deep copy. */
 void config_copy(struct config *dst, const struct config *src);
+
+/* ---- grant: grants/<slot_id hex>-<epoch:08x>-<sha256 hex> ----
+ * magic | u8 kind=9 | u8 version | slot_id[16] | u32 epoch |
+ * sealed[GRANT_SEALED_LEN] (crypto.h, keyring_grant).  grant_decode
+ * checks the length exactly and points g->sealed into p.
+ * grant_name(g, hash, out): the object name. */
+#define GRANT_LEN (4 + 1 + 1 + SLOT_ID_LEN + 4 + GRANT_SEALED_LEN)
+#define GRANT_PREFIX "grants/"
+struct grant {
+	uint8_t slot_id[SLOT_ID_LEN];
+	uint32_t epoch;
+	const uint8_t *sealed;
+};
+void grant_encode(const struct grant *g, uint8_t out[GRANT_LEN]);
+int grant_decode(const uint8_t *p, size_t n, struct grant *g);
+void grant_name(const struct grant *g, const uint8_t hash[32], char out[128]);
 
 /* ---- pack: data/<first two hex>/<sha256 hex> ----
  * envelope (kind 3) | blob ciphertexts (each sealed with its offset in

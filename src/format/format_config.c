@@ -1,11 +1,12 @@
 /* format_config.c: the signed config body (config/<seq>-<sha256>).
  *
- * u8 body version 1 | u64 seq | repo_id[16] | root_pk[32] | i64 created_ns |
+ * u8 body version 2 | u64 seq | repo_id[16] | root_pk[32] | i64 created_ns |
  * u32 chunk_min | u32 chunk_avg | u32 chunk_max | u32 pack_size |
  * u8 compression | u8 level (int8) | u32 epoch |
  * u32 n_epochs, each (u32 number | pk[32] | u8 state) |
  * u32 n_keys, each (slot_id[16] | u8 role | str name | i64 created_ns |
- *   u8 has_signer | signer_pk[32] (zero without a signer) | u8 revoked |
+ *   u8 has_signer | signer_pk[32] (zero without a signer) |
+ *   u8 has_box | box_pk[32] (zero without one) | u8 revoked |
  *   u32 n_allowed, snapshot ids[32]). */
 #include "format/format.h"
 
@@ -15,14 +16,14 @@
 #include "util/codec.h"
 #include "util/util.h"
 
-#define CONFIG_BODY_VERSION 1
+#define CONFIG_BODY_VERSION 2
 #define CHUNK_MIN_LOW 64u
 #define CHUNK_MAX_HIGH (64u << 20)
 #define PACK_SIZE_LOW (1u << 20)
 #define PACK_SIZE_HIGH (1u << 30)
 #define EPOCH_ENC_LEN (4 + PK_LEN + 1)
 /* The smallest key entry: an empty name and no allowed snapshots. */
-#define KEY_ENC_MIN (SLOT_ID_LEN + 1 + 4 + 8 + 1 + PK_LEN + 1 + 4)
+#define KEY_ENC_MIN (SLOT_ID_LEN + 1 + 4 + 8 + 2 * (1 + PK_LEN) + 1 + 4)
 
 static const uint8_t zero_pk[PK_LEN];
 
@@ -34,6 +35,8 @@ static void enc_key(struct buf *out, const struct cfg_key *k)
 	enc_i64(out, k->created_ns);
 	enc_u8(out, k->has_signer);
 	enc_raw(out, k->has_signer ? k->signer_pk : zero_pk, PK_LEN);
+	enc_u8(out, k->has_box);
+	enc_raw(out, k->has_box ? k->box_pk : zero_pk, PK_LEN);
 	enc_u8(out, k->revoked);
 	enc_u32(out, k->n_allowed);
 	for (uint32_t i = 0; i < k->n_allowed; i++)
@@ -90,6 +93,10 @@ static void dec_key(struct dec *d, struct cfg_key *k)
 	dec_raw(d, k->signer_pk, PK_LEN);
 	if (k->has_signer > 1 ||
 	    (!k->has_signer && memcmp(k->signer_pk, zero_pk, PK_LEN) != 0))
+		dec_fail(d);
+	k->has_box = dec_u8(d);
+	dec_raw(d, k->box_pk, PK_LEN);
+	if (k->has_box > 1 || (!k->has_box && memcmp(k->box_pk, zero_pk, PK_LEN) != 0))
 		dec_fail(d);
 	k->revoked = dec_u8(d);
 	if (k->revoked > 1)

@@ -61,6 +61,24 @@ int repo_read_object(struct repo *r, const char *name, struct buf *out)
 	return 0;
 }
 
+int object_epoch(struct store *st, const char *name, uint8_t kind, uint32_t *epoch)
+{
+	struct envelope env;
+	struct buf b;
+	int rc;
+
+	buf_init(&b, ENVELOPE_LEN);
+	rc = store_get(st, name, 0, ENVELOPE_LEN, &b);
+	if (rc == 0 && envelope_decode(b.p, b.len, kind, &env) != 0) {
+		errmsg("%s in %s is not a twofold object of its kind", name, store_url(st));
+		rc = R_CORRUPT;
+	}
+	if (rc == 0)
+		*epoch = env.epoch;
+	buf_free(&b);
+	return rc;
+}
+
 enum key_role repo_role(const struct repo *r)
 {
 	return keyring_role(r->kr);
@@ -105,6 +123,10 @@ void repo_copy_info(struct repo *r, size_t i, struct store_copy_info *ci)
 int repo_copies_sync(struct repo *r, unsigned flags, uint32_t targets,
     store_problem_fn fn, void *arg, struct store_sync_stats *stats)
 {
+	/* a copy that missed the retirement of an epoch must not hand its
+	 * grants back to the others */
+	if ((flags & COPIES_FIX) && repo_purge_retired_grants(r, NULL) != 0)
+		return -1;
 	return store_copies_sync(r->store, flags, targets, fn, arg, stats);
 }
 
@@ -244,12 +266,7 @@ out:
 	return rc;
 }
 
-struct name_list {
-	char **v;
-	size_t n, cap;
-};
-
-static int collect_name(void *arg, const char *name, uint64_t size)
+int collect_name(void *arg, const char *name, uint64_t size)
 {
 	struct name_list *l = arg;
 
@@ -262,7 +279,7 @@ static int collect_name(void *arg, const char *name, uint64_t size)
 	return 0;
 }
 
-static void name_list_free(struct name_list *l)
+void name_list_free(struct name_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
@@ -275,9 +292,9 @@ static int strcmp_desc(const void *a, const void *b)
 	return strcmp(*(char *const *)b, *(char *const *)a);
 }
 
-/* load_config(r): the config with the highest sequence number that is
- * authentic.  Damaged newer ones are reported loudly. */
-static int load_config(struct repo *r)
+/* load_config(r, c): the config with the highest sequence number that is
+ * authentic, into c.  Damaged newer ones are reported loudly. */
+static int load_config(struct repo *r, struct config *c)
 {
 	struct name_list l = { 0 };
 	int rc = -1;
@@ -297,7 +314,7 @@ static int load_config(struct repo *r)
 		buf_init(&b, OBJ_MAX);
 		got = repo_read_object(r, l.v[i], &b);
 		if (got == 0)
-			got = config_open(r, l.v[i], b.p, b.len, &r->cfg);
+			got = config_open(r, l.v[i], b.p, b.len, c);
 		buf_free(&b);
 		if (got == 0) {
 			rc = 0;
@@ -321,6 +338,21 @@ static int setup_chunker(struct repo *r)
 	sodium_memzero(gear, sizeof gear);
 	if (rc != 0)
 		errmsg("the repository config has invalid chunker parameters");
+	return rc;
+}
+
+int repo_epoch_still_current(struct repo *r)
+{
+	struct config c;
+	int rc;
+
+	if (load_config(r, &c) != 0)
+		return -1;
+	rc = c.epoch == r->cfg.epoch ? 0 : -1;
+	if (rc != 0)
+		errmsg("the repository's data key was rotated (epoch %u is now current, this run "
+		    "opened it at epoch %u): run the backup again", c.epoch, r->cfg.epoch);
+	config_free(&c);
 	return rc;
 }
 
@@ -396,6 +428,13 @@ static int try_slot(struct repo *r, const char *name, const char *pass, size_t n
 	if (rc != 0)
 		goto out;
 	r->kr = keyring_import(payload.p, payload.len);
+	if (r->kr == NULL && payload.len > 0 && payload.p[0] == 1) {
+		errmsg("key slot %s was written by a pre-release twofold (key payload version 1, "
+		    "epoch keys inline); this twofold reads version 2 only: restore with the "
+		    "version that made it", name);
+		rc = -1;
+		goto out;
+	}
 	if (r->kr == NULL) {
 		errmsg("key slot %s opened but its content is malformed", name);
 		rc = -1;
@@ -406,6 +445,114 @@ out:
 	buf_wipe_free(&payload);
 	buf_free(&obj);
 	return rc;
+}
+
+/* ---- grants: epoch secret keys, one object per slot and epoch ---- */
+
+int repo_put_grant(struct repo *r, uint32_t epoch, const uint8_t slot[SLOT_ID_LEN],
+    const uint8_t box_pk[PK_LEN])
+{
+	uint8_t sealed[GRANT_SEALED_LEN], obj[GRANT_LEN], h[32];
+	struct grant g;
+	char name[128];
+	int rc;
+
+	if (keyring_grant(r->kr, epoch, slot, box_pk, sealed) != 0) {
+		errmsg("this key holds no secret key of epoch %u to hand on", epoch);
+		return -1;
+	}
+	memcpy(g.slot_id, slot, SLOT_ID_LEN);
+	g.epoch = epoch;
+	g.sealed = sealed;
+	grant_encode(&g, obj);
+	sha256(obj, sizeof obj, h);
+	grant_name(&g, h, name);
+	rc = store_put(r->store, name, obj, sizeof obj);
+	return rc < 0 ? -1 : 0;
+}
+
+/* grant_parse(name, slot, &epoch): 0 if name is grants/<slot>-<epoch>-<hex>. */
+int repo_grant_parse(const char *name, uint8_t slot[SLOT_ID_LEN], uint32_t *epoch)
+{
+	const char *p = name + strlen(GRANT_PREFIX);
+	char *end;
+	unsigned long e;
+
+	if (strncmp(name, GRANT_PREFIX, strlen(GRANT_PREFIX)) != 0 ||
+	    strlen(p) != 2 * SLOT_ID_LEN + 1 + 8 + 1 + 64 || p[2 * SLOT_ID_LEN] != '-' ||
+	    p[2 * SLOT_ID_LEN + 9] != '-')
+		return -1;
+	{
+		char hex[2 * SLOT_ID_LEN + 1];
+
+		memcpy(hex, p, 2 * SLOT_ID_LEN);
+		hex[2 * SLOT_ID_LEN] = '\0';
+		if (hex_decode(hex, slot, SLOT_ID_LEN) != 0)
+			return -1;
+	}
+	e = strtoul(p + 2 * SLOT_ID_LEN + 1, &end, 16);
+	if (end != p + 2 * SLOT_ID_LEN + 9 || e == 0 || e > UINT32_MAX)
+		return -1;
+	*epoch = (uint32_t)e;
+	return 0;
+}
+
+/* load_epochs(r): the config's epoch public keys into the keyring, then
+ * the secret keys of the active ones from this slot's grants. */
+static int load_epochs(struct repo *r)
+{
+	struct name_list l = { 0 };
+	uint8_t mine[SLOT_ID_LEN], box[PK_LEN];
+	const struct cfg_epoch *cur = NULL;
+
+	for (uint32_t i = 0; i < r->cfg.n_epochs; i++) {
+		if (keyring_set_epoch_pk(r->kr, r->cfg.epochs[i].number, r->cfg.epochs[i].pk) != 0) {
+			errmsg("the config's epoch keys do not match this key slot's");
+			return -1;
+		}
+		if (r->cfg.epochs[i].number == r->cfg.epoch)
+			cur = &r->cfg.epochs[i];
+	}
+	if (cur == NULL || cur->state != EPOCH_ACTIVE) {
+		errmsg("the repository config seals new data to epoch %u, which it does not "
+		    "list as active: it is malformed", r->cfg.epoch);
+		return -1;
+	}
+	if (keyring_box_pk(r->kr, box) != 0)
+		return 0;	/* write-only: public keys are all it holds */
+	if (store_list(r->store, GRANT_PREFIX, collect_name, &l) != 0)
+		return -1;
+	keyring_slot_id(r->kr, mine);
+	for (size_t i = 0; i < l.n; i++) {
+		uint8_t slot[SLOT_ID_LEN];
+		uint32_t epoch;
+		const struct cfg_epoch *e = NULL;
+		struct buf b;
+		struct grant g;
+
+		if (repo_grant_parse(l.v[i], slot, &epoch) != 0 ||
+		    memcmp(slot, mine, SLOT_ID_LEN) != 0 || keyring_can_decrypt(r->kr, epoch))
+			continue;
+		for (uint32_t k = 0; k < r->cfg.n_epochs; k++)
+			if (r->cfg.epochs[k].number == epoch)
+				e = &r->cfg.epochs[k];
+		if (e == NULL || e->state != EPOCH_ACTIVE)
+			continue;	/* a rotation that did not finish, or retired */
+		buf_init(&b, GRANT_LEN);
+		if (repo_read_object(r, l.v[i], &b) != 0 || grant_decode(b.p, b.len, &g) != 0 ||
+		    g.epoch != epoch || memcmp(g.slot_id, mine, SLOT_ID_LEN) != 0 ||
+		    keyring_accept_grant(r->kr, epoch, g.sealed) != 0)
+			errmsg("warning: grant %s in %s is damaged or not for this key; skipped "
+			    "(another copy may hold a good one: 'twofold repair')", l.v[i], store_url(r->store));
+		buf_free(&b);
+	}
+	name_list_free(&l);
+	if (!keyring_can_decrypt(r->kr, r->cfg.epoch))
+		errmsg("warning: this %s key holds no secret key of the current epoch %u: its "
+		    "grant is missing from %s (restore grants/ from another copy with 'twofold "
+		    "repair', or have an owner add the key anew)", role_name(keyring_role(r->kr)),
+		    r->cfg.epoch, store_url(r->store));
+	return 0;
 }
 
 static struct repo *repo_alloc(const char *url)
@@ -465,9 +612,13 @@ int repo_init(const char *url, const char *pass, size_t n, const char *keyname, 
 	k->created_ns = c->created_ns;
 	k->has_signer = 1;
 	keyring_signer_pk(r->kr, k->signer_pk);
-	/* Key slot first, config last: a store without a config is not a
-	 * repository yet, so a crash here leaves nothing that looks usable. */
-	if (write_slot(r, r->kr, pass, n, NULL, 0) != 0)
+	k->has_box = 1;
+	keyring_box_pk(r->kr, k->box_pk);
+	/* Key slot and grant first, config last: a store without a config is
+	 * not a repository yet, so a crash here leaves nothing that looks
+	 * usable. */
+	if (write_slot(r, r->kr, pass, n, NULL, 0) != 0 ||
+	    repo_put_grant(r, 1, k->slot_id, k->box_pk) != 0)
 		goto fail;
 	{
 		struct config tmp;
@@ -519,7 +670,7 @@ struct repo *repo_open(const char *url, const char *pass, size_t n, int *wrong_p
 		*wrong_pass = 1;
 		goto fail;
 	}
-	if (rc != 0 || load_config(r) != 0 || setup_chunker(r) != 0)
+	if (rc != 0 || load_config(r, &r->cfg) != 0 || load_epochs(r) != 0 || setup_chunker(r) != 0)
 		goto fail;
 	name_list_free(&l);
 	return r;
@@ -571,7 +722,14 @@ int repo_key_add(struct repo *r, enum key_role role, const char *name,
 	k->name = xstrdup(name);
 	k->created_ns = now_ns();
 	k->has_signer = keyring_signer_pk(nk, k->signer_pk) == 0;
-	rc = repo_write_config(r, &c);
+	k->has_box = keyring_box_pk(nk, k->box_pk) == 0;
+	/* grants of every active epoch first: the config entry makes the key */
+	rc = 0;
+	for (uint32_t i = 0; i < c.n_epochs && rc == 0 && k->has_box; i++)
+		if (c.epochs[i].state == EPOCH_ACTIVE)
+			rc = repo_put_grant(r, c.epochs[i].number, k->slot_id, k->box_pk);
+	if (rc == 0)
+		rc = repo_write_config(r, &c);
 	config_free(&c);
 	if (rc == 0 && slot_out)
 		keyring_slot_id(nk, slot_out);
@@ -673,6 +831,8 @@ int repo_key_remove(struct repo *r, const char *prefix)
 	rc = cfgk != NULL && !cfgk->revoked ? repo_key_revoke(r, hex, NULL, NULL) : 0;
 	if (rc == 0 && store_delete(r->store, v[which].object) < 0)
 		rc = -1;
+	if (rc == 0)
+		rc = repo_delete_grants(r, v[which].slot_id, 0);
 out:
 	free(v);
 	return rc;

@@ -190,6 +190,11 @@ struct prune_opts {
 	int dry_run;			/* compute and report; write nothing */
 	unsigned repack_threshold;	/* repack packs with >= this % unused */
 	int64_t grace_ns;		/* a backup silent this long is dead */
+	/* rekey (0: off): also repack every pack, and rewrite every index
+	 * object, sealed to another epoch than this one, up to rekey_budget
+	 * bytes of packs per run (0: no limit) */
+	uint32_t rekey_epoch;
+	uint64_t rekey_budget;
 };
 struct prune_result {
 	uint64_t snapshots, packs, blobs, blobs_referenced;
@@ -197,6 +202,7 @@ struct prune_result {
 	uint64_t packs_unused, packs_repack, packs_orphan;
 	uint64_t blobs_condemned, bytes_unused;
 	uint64_t blobs_repacked, bytes_repacked;	/* plaintext moved */
+	uint64_t packs_rekey, index_rekey;	/* sealed to an older epoch */
 	/* plans */
 	uint64_t plans_made, plans_done, plans_waiting, sessions_waited;
 	/* effects */
@@ -211,6 +217,58 @@ int repo_prune(struct repo *r, const struct prune_opts *o, struct prune_result *
 /* prune_select(size, used, threshold): 0 keep, 1 delete (nothing used),
  * 2 repack (at least threshold percent of size unused). */
 int prune_select(uint64_t size, uint64_t used, unsigned threshold);
+
+/* ---- data-key epochs [repo_rekey.c] (docs/FORMAT.md, "Epochs") ---- */
+/* repo_key_rotate(r, &epoch): start a new epoch (owner only): its secret
+ * key granted to every owner and read-only key not revoked, then the
+ * config makes it current; *epoch gets its number. */
+int repo_key_rotate(struct repo *r, uint32_t *epoch);
+struct rekey_opts {
+	uint64_t budget;		/* bytes of packs to repack per run; 0 all */
+	unsigned repack_threshold;	/* as prune's */
+	int64_t grace_ns;
+};
+struct rekey_pair {
+	uint8_t old_id[ID_LEN], new_id[ID_LEN];
+};
+struct rekey_result {
+	uint32_t epoch;			/* the current epoch */
+	uint64_t snapshots_resealed, snapshots_unreadable;
+	struct rekey_pair *pairs;	/* snapshots under their new IDs */
+	size_t n_pairs;
+	struct prune_result prune;	/* the packs and index objects */
+	uint64_t left_objects;		/* still sealed to an older epoch */
+	char left_reason[240];		/* why older epochs stay, if not that */
+	uint32_t retired[MAX_EPOCHS];	/* retired by this run */
+	uint32_t n_retired;
+	uint64_t grants_deleted;
+	int complete;			/* no older active epoch remains */
+};
+/* repo_rekey(r, o, res): one resumable step of re-encryption (owner
+ * only): reseal old snapshots (new IDs, a forget record for the old),
+ * repack old packs and rewrite old index objects (a prune run), and, when
+ * no copy holds anything sealed to an older epoch and no backup runs,
+ * retire the older epochs and delete their grants from every copy.
+ * Free res with rekey_result_free. */
+int repo_rekey(struct repo *r, const struct rekey_opts *o, struct rekey_result *res);
+void rekey_result_free(struct rekey_result *res);
+/* repo_purge_retired_grants(r, &n): delete grants of retired epochs from
+ * every copy (so that 'sync' and 'repair' never bring them back). */
+int repo_purge_retired_grants(struct repo *r, uint64_t *deleted);
+
+/* repo_check_grants(r, fn, arg): every grant object, for check:
+ * fn(arg, 2, msg) for a damaged one, fn(arg, 1, msg) for one of a retired
+ * epoch and for a key of the config that may read but has no grant of the
+ * current epoch.  -1 if the store fails. */
+typedef void (*repo_grant_fn)(void *arg, int severity, const char *msg);
+int repo_check_grants(struct repo *r, repo_grant_fn fn, void *arg);
+
+/* repo_snapshot_plain(r, name, &epoch, plain): a snapshot object's
+ * plaintext (body and signature, unverified) appended to plain.
+ * repo_snapshot_reseal(r, p, n, id): store such plaintext sealed to the
+ * current epoch. [repo_snap.c] */
+int repo_snapshot_plain(struct repo *r, const char *name, uint32_t *epoch, struct buf *plain);
+int repo_snapshot_reseal(struct repo *r, const uint8_t *plain, size_t n, uint8_t id[ID_LEN]);
 
 /* ---- keys and config ---- */
 /* repo_key_add(r, role, name, pass, n, slot_out): a new slot; updates the

@@ -134,7 +134,37 @@ int repo_add_blob_force(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
  * NULL. */
 int repo_write_index(struct repo *r, const struct index_body *b, uint8_t hash_out[32]);
 
+/* repo.c: names.  collect_name(arg, name, size): a store_list callback
+ * that appends name to the struct name_list arg; name_list_free. */
+struct name_list {
+	char **v;
+	size_t n, cap;
+};
+int collect_name(void *arg, const char *name, uint64_t size);
+void name_list_free(struct name_list *l);
+
+/* repo.c: grants.  repo_put_grant(r, epoch, slot, box_pk): seal the
+ * epoch's secret key (which r's keyring must hold) to a slot and store it.
+ * repo_grant_parse(name, slot, &epoch): 0 if name is a grant's. */
+int repo_put_grant(struct repo *r, uint32_t epoch, const uint8_t slot[SLOT_ID_LEN],
+    const uint8_t box_pk[PK_LEN]);
+int repo_grant_parse(const char *name, uint8_t slot[SLOT_ID_LEN], uint32_t *epoch);
+/* repo_epoch_still_current(r): 0 if the newest config still seals to the
+ * epoch r opened with, else -1 with a message (a rotation happened since:
+ * a backup started now must not seal to an epoch a rekey may retire). */
+int repo_epoch_still_current(struct repo *r);
+/* object_epoch(st, name, kind, &epoch): the epoch in the envelope of an
+ * object of that kind in store st (its first ENVELOPE_LEN bytes only).
+ * 0, R_MISSING, R_CORRUPT (with a message) or -1. */
+int object_epoch(struct store *st, const char *name, uint8_t kind, uint32_t *epoch);
+/* repo_delete_grants(r, slot, epoch): delete, from every copy, the grants
+ * of slot (NULL: any) for epoch (0: any). [repo_rekey.c] */
+int repo_delete_grants(struct repo *r, const uint8_t *slot, uint32_t epoch);
+
 /* repo_prune.c */
+/* repo_live_sessions(r, grace_ns, &n): how many backup sessions are
+ * running (a marker newer than grace_ns and no end marker). */
+int repo_live_sessions(struct repo *r, int64_t grace_ns, uint32_t *n);
 /* repo_session_note(r, is_pack, id): this backup session wrote pack or
  * index object id (for its stall check).  Thread-safe; no-op without a
  * session. */

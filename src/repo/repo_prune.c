@@ -520,6 +520,10 @@ int repo_session_begin(struct repo *r)
 		return -1;
 	s->last_mark = now_ns();
 	s->thread = pthread_create(&s->th, NULL, heartbeat, s) == 0;
+	/* A rekey retires an old epoch only when no session is live: this
+	 * marker is out, so a rotation this run did not see must stop it */
+	if (repo_epoch_still_current(r) != 0)
+		return -1;
 	if (store_list(r->store, "locks/", read_condemned, &c) < 0 || c.failed) {
 		free(c.v);
 		return -1;
@@ -811,6 +815,19 @@ static int live_sessions(struct repo *r, int64_t now, int64_t grace, struct lock
 	}
 	lockstate_free(&fresh);
 	return 0;
+}
+
+int repo_live_sessions(struct repo *r, int64_t grace_ns, uint32_t *n)
+{
+	struct lockstate ls;
+	uint8_t (*v)[SESSION_ID_LEN] = NULL;
+	int rc;
+
+	memset(&ls, 0, sizeof ls);
+	rc = live_sessions(r, now_ns(), grace_ns, &ls, &v, n);
+	free(v);
+	lockstate_free(&ls);
+	return rc;
 }
 
 static int sid_cmp(const void *a, const void *b)
@@ -1120,10 +1137,12 @@ struct need {
 	uint8_t pack[ID_LEN];
 };
 
-/* execute(r, deletable, doomed, data, res): see the file comment.
- * deletable: the packs of the ripe plans; doomed: of every plan. */
+/* execute(r, deletable, doomed, data, rekey_epoch, res): see the file
+ * comment.  deletable: the packs of the ripe plans; doomed: of every plan.
+ * With rekey_epoch, index objects sealed to another epoch are rewritten
+ * and superseded too. */
 static int execute(struct repo *r, const struct idlist *deletable, const struct idlist *doomed,
-    const struct pklist *data, struct prune_result *res)
+    const struct pklist *data, uint32_t rekey_epoch, struct prune_result *res)
 {
 	struct names live = { 0 }, stale = { 0 }, affected = { 0 };
 	struct need *need = NULL;
@@ -1167,6 +1186,18 @@ static int execute(struct repo *r, const struct idlist *deletable, const struct 
 		}
 		for (uint32_t k = 0; k < b.n_packs && !hit; k++)
 			hit = idl_has(deletable, b.packs[k]);
+		if (rekey_epoch) {
+			uint32_t ep = rekey_epoch;
+
+			if (object_epoch(r->store, live.v[i], OBJ_INDEX, &ep) < 0) {
+				index_body_free(&b);
+				goto out;
+			}
+			if (ep != rekey_epoch) {
+				hit = 1;
+				res->index_rekey++;
+			}
+		}
 		if (hit)
 			names_add(&affected, live.v[i], live.sz[i]);
 		if (b.n_packs == 0 && b.n_super > 0) {
@@ -1461,6 +1492,7 @@ int repo_prune(struct repo *r, const struct prune_opts *o, struct prune_result *
 	uint8_t *act = NULL;
 	uint64_t *total = NULL, *used = NULL;
 	uint32_t n_old = 0;
+	uint64_t rekeyed = 0;
 	char lockname[128] = "";
 	int64_t now;
 	int rc = -1, locked = 0;
@@ -1530,6 +1562,20 @@ int repo_prune(struct repo *r, const struct prune_opts *o, struct prune_result *
 		if (pk_find(&data, r->packs[p]) == NULL || idl_has(&pending, r->packs[p]))
 			continue;	/* missing (check's business) or already planned */
 		act[p] = (uint8_t)prune_select(total[p], used[p], o->repack_threshold);
+		if (o->rekey_epoch && act[p] == ACT_KEEP &&
+		    (o->rekey_budget == 0 || rekeyed < o->rekey_budget)) {
+			char name[80];
+			uint32_t ep = o->rekey_epoch;
+
+			repo_pack_name(r->packs[p], name);
+			if (object_epoch(r->store, name, OBJ_PACK, &ep) < 0)
+				goto out;
+			if (ep != o->rekey_epoch) {
+				act[p] = used[p] ? ACT_REPACK : ACT_DELETE;
+				res->packs_rekey++;
+				rekeyed += pk_find(&data, r->packs[p])->size;
+			}
+		}
 		if (act[p] == ACT_DELETE) {
 			res->packs_unused++;
 			res->bytes_unused += pk_find(&data, r->packs[p])->size;
@@ -1714,9 +1760,10 @@ int repo_prune(struct repo *r, const struct prune_opts *o, struct prune_result *
 	}
 	idl_sort(&doomed);
 	idl_sort(&deletable);
-	if (res->plans_done) {
-		info(1, "executing %" PRIu64 " plan(s): %u pack(s)", res->plans_done, deletable.n);
-		if (execute(r, &deletable, &doomed, &data, res) != 0)
+	if (res->plans_done || o->rekey_epoch) {
+		if (res->plans_done)
+			info(1, "executing %" PRIu64 " plan(s): %u pack(s)", res->plans_done, deletable.n);
+		if (execute(r, &deletable, &doomed, &data, o->rekey_epoch, res) != 0)
 			goto out;
 	}
 	/* the executed plans (plan first: a wait list without its plan is

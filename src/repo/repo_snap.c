@@ -43,11 +43,34 @@ int repo_load_tree(struct repo *r, const uint8_t id[ID_LEN], struct tree *t)
 	return rc;
 }
 
-int repo_save_snapshot(struct repo *r, struct snapshot *s, uint8_t id[ID_LEN])
+/* seal_store(r, plain, n, id): seal a snapshot's plaintext (body and
+ * signature) to the current epoch and store it; its ID in id. */
+static int seal_store(struct repo *r, const uint8_t *plain, size_t n, uint8_t id[ID_LEN])
 {
 	struct envelope env;
 	struct seal se = { 0 };
-	struct buf body, obj;
+	struct buf obj;
+	int rc = -1;
+
+	env.kind = OBJ_SNAPSHOT;
+	env.epoch = r->cfg.epoch;
+	if (seal_begin_pk(&se, r->kr, env.epoch, env.seal_hdr) != 0)
+		return -1;
+	buf_init(&obj, 1u << 30);
+	if (buf_reserve(&obj, ENVELOPE_LEN + n + AEAD_TAG_LEN) != NULL) {
+		envelope_encode(&env, obj.p);
+		seal_encrypt(&se, 0, obj.p, ENVELOPE_LEN, plain, n, obj.p + ENVELOPE_LEN);
+		obj.len = ENVELOPE_LEN + n + AEAD_TAG_LEN;
+		rc = put_object(r, "snapshots", obj.p, obj.len, id, NULL, 0);
+	}
+	seal_end(&se);
+	buf_free(&obj);
+	return rc;
+}
+
+int repo_save_snapshot(struct repo *r, struct snapshot *s, uint8_t id[ID_LEN])
+{
+	struct buf body;
 	uint8_t sig[SIG_LEN];
 	int rc = -1;
 
@@ -56,27 +79,70 @@ int repo_save_snapshot(struct repo *r, struct snapshot *s, uint8_t id[ID_LEN])
 		errmsg("this key cannot sign snapshots (it is %s)", role_name(keyring_role(r->kr)));
 		return -1;
 	}
-	env.kind = OBJ_SNAPSHOT;
-	env.epoch = r->cfg.epoch;
-	if (seal_begin_pk(&se, r->kr, env.epoch, env.seal_hdr) != 0)
-		return -1;
 	buf_init(&body, 1u << 30);
-	buf_init(&obj, 1u << 30);
 	snapshot_encode(s, &body);
-	if (body.overflow || keyring_sign(r->kr, body.p, body.len, sig) != 0)
-		goto out;
-	buf_append(&body, sig, SIG_LEN);
-	if (buf_reserve(&obj, ENVELOPE_LEN + body.len + AEAD_TAG_LEN) == NULL)
-		goto out;
-	envelope_encode(&env, obj.p);
-	seal_encrypt(&se, 0, obj.p, ENVELOPE_LEN, body.p, body.len, obj.p + ENVELOPE_LEN);
-	obj.len = ENVELOPE_LEN + body.len + AEAD_TAG_LEN;
-	rc = put_object(r, "snapshots", obj.p, obj.len, id, NULL, 0);
-out:
-	seal_end(&se);
+	if (!body.overflow && keyring_sign(r->kr, body.p, body.len, sig) == 0) {
+		buf_append(&body, sig, SIG_LEN);
+		rc = seal_store(r, body.p, body.len, id);
+	}
 	buf_free(&body);
+	return rc;
+}
+
+/* snap_open(r, p, n, &epoch, plain, why, whyn): authenticate and open a
+ * snapshot object: its plaintext (body, then the signer's signature) is
+ * appended to plain.  -1 with the reason in why. */
+static int snap_open(struct repo *r, const uint8_t *p, size_t n, uint32_t *epoch,
+    struct buf *plain, char *why, size_t whyn)
+{
+	struct envelope env;
+	struct seal s = { 0 };
+	uint8_t *out;
+	size_t pn;
+	int rc = -1;
+
+	if (envelope_decode(p, n, OBJ_SNAPSHOT, &env) != 0 ||
+	    n < ENVELOPE_LEN + AEAD_TAG_LEN + SIG_LEN) {
+		snprintf(why, whyn, "not a snapshot object");
+		return -1;
+	}
+	*epoch = env.epoch;
+	if (seal_open_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0) {
+		snprintf(why, whyn, "sealed to epoch %u, whose key this key lacks", env.epoch);
+		return -1;
+	}
+	pn = n - ENVELOPE_LEN - AEAD_TAG_LEN;
+	if ((out = buf_reserve(plain, pn)) == NULL)
+		snprintf(why, whyn, "too large");
+	else if (seal_decrypt(&s, 0, p, ENVELOPE_LEN, p + ENVELOPE_LEN, n - ENVELOPE_LEN, out) != 0)
+		snprintf(why, whyn, "fails authentication (altered or forged)");
+	else {
+		plain->len += pn;
+		rc = 0;
+	}
+	seal_end(&s);
+	return rc;
+}
+
+int repo_snapshot_plain(struct repo *r, const char *name, uint32_t *epoch, struct buf *plain)
+{
+	struct buf obj;
+	char why[160];
+	int rc;
+
+	buf_init(&obj, 1u << 30);
+	rc = repo_read_object(r, name, &obj);
+	if (rc == 0 && snap_open(r, obj.p, obj.len, epoch, plain, why, sizeof why) != 0) {
+		errmsg("snapshot %s in %s: %s", name, store_url(r->store), why);
+		rc = R_CORRUPT;
+	}
 	buf_free(&obj);
 	return rc;
+}
+
+int repo_snapshot_reseal(struct repo *r, const uint8_t *plain, size_t n, uint8_t id[ID_LEN])
+{
+	return seal_store(r, plain, n, id);
 }
 
 /* verify_signer(r, it): may the snapshot's signer sign it? */
@@ -120,11 +186,8 @@ static int load_snap(void *arg, const char *name, uint64_t size)
 	struct snap_ctx *c = arg;
 	struct repo *r = c->r;
 	struct snap_item *it;
-	struct envelope env;
-	struct seal s = { 0 };
-	struct buf obj;
-	uint8_t *plain = NULL;
-	size_t pn = 0;
+	struct buf obj, plain;
+	uint32_t epoch;
 	int rc;
 
 	(void)size;
@@ -137,6 +200,7 @@ static int load_snap(void *arg, const char *name, uint64_t size)
 	if (hex_decode(name + strlen("snapshots/"), it->id, ID_LEN) != 0)
 		return 0;	/* not ours: ignore */
 	buf_init(&obj, 1u << 30);
+	buf_init(&plain, 1u << 30);
 	rc = repo_read_object(r, name, &obj);
 	if (rc < 0) {
 		c->failed = 1;
@@ -148,31 +212,17 @@ static int load_snap(void *arg, const char *name, uint64_t size)
 		snprintf(it->why, sizeof it->why, "the object does not match its name");
 		goto done;
 	}
-	if (envelope_decode(obj.p, obj.len, OBJ_SNAPSHOT, &env) != 0 ||
-	    obj.len < ENVELOPE_LEN + AEAD_TAG_LEN + SIG_LEN) {
-		snprintf(it->why, sizeof it->why, "not a snapshot object");
+	if (snap_open(r, obj.p, obj.len, &epoch, &plain, it->why, sizeof it->why) != 0)
 		goto done;
-	}
-	if (seal_open_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0) {
-		snprintf(it->why, sizeof it->why, "sealed to epoch %u, whose key this key lacks", env.epoch);
-		goto done;
-	}
-	pn = obj.len - ENVELOPE_LEN - AEAD_TAG_LEN;
-	plain = xmalloc(pn);
-	if (seal_decrypt(&s, 0, obj.p, ENVELOPE_LEN, obj.p + ENVELOPE_LEN, obj.len - ENVELOPE_LEN, plain) != 0) {
-		snprintf(it->why, sizeof it->why, "fails authentication (altered or forged)");
-		goto done;
-	}
-	if (snapshot_decode(plain, pn - SIG_LEN, &it->s) != 0) {
+	if (snapshot_decode(plain.p, plain.len - SIG_LEN, &it->s) != 0) {
 		snprintf(it->why, sizeof it->why, "malformed");
 		goto done;
 	}
-	verify_signer(r, it, plain, pn - SIG_LEN);
+	verify_signer(r, it, plain.p, plain.len - SIG_LEN);
 done:
 	if (it->status == SNAP_BAD && util_verbosity > 0)
 		errmsg("snapshot %s rejected: %s", name, it->why);
-	seal_end(&s);
-	free(plain);
+	buf_free(&plain);
 	buf_free(&obj);
 	c->l->n++;
 	return 0;

@@ -96,7 +96,8 @@ void store_copy_info(struct store *s, size_t i, struct store_copy_info *ci);
  * none is left (or s has one copy). */
 int store_distrust(struct store *s, const char *name);
 /* store_name_hash(name, out): the SHA-256 an object's name carries
- * ("data/ab/<hex>", "index/<hex>", "config/<seq>-<hex>", ...); -1 if it
+ * ("data/ab/<hex>", "index/<hex>", "config/<seq>-<hex>",
+ * "grants/<slot>-<epoch>-<hex>", ...); -1 if it
  * carries none.  store_content_ok(name, p, n): 1 if p matches that hash
  * (or the name carries none), 0 if not. */
 int store_name_hash(const char *name, uint8_t out[32]);

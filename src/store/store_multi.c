@@ -124,8 +124,8 @@ int store_name_hash(const char *name, uint8_t out[32])
 	const char *base = strrchr(name, '/');
 
 	base = base ? base + 1 : name;
-	if (strncmp(name, "config/", 7) == 0) {
-		const char *dash = strchr(base, '-');
+	if (strncmp(name, "config/", 7) == 0 || strncmp(name, "grants/", 7) == 0) {
+		const char *dash = strrchr(base, '-');
 
 		if (dash == NULL)
 			return -1;

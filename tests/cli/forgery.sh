@@ -55,6 +55,12 @@ forged() {
 	ok $? "$_what: it is never 'latest'"
 }
 
+# the epoch to seal to and its public key, from the config every key reads
+FORGE_EPOCH=$(tf --json cat config | tr '{' '\n' | grep '"state":"active"' | tail -n 1 |
+	sed -n 's/.*"number":\([0-9]*\).*"public_key":"\([0-9a-f]*\)".*/\1:\2/p')
+export FORGE_EPOCH
+[ -n "$FORGE_EPOCH" ]; ok $? "the config names the current epoch's public key"
+
 # ---- (a) signed by a key of another repository ----
 tf -r "$T/other" init || exit 1
 F1=$("$TOOLS/forge" snapshot "$T/repo/keys" "$T/wopass" "$T/other/keys" "$T/pass" "$TREE" \

@@ -44,14 +44,14 @@ verify() {
 	bad=0
 	# locks/ holds prune's and backup sessions' markers, not content-named
 	# (docs/FORMAT.md, 14.1)
-	for f in $(find "$1" -type f ! -path '*/config/*' ! -path '*/locks/*'); do
+	for f in $(find "$1" -type f ! -path '*/config/*' ! -path '*/grants/*' ! -path '*/locks/*'); do
 		[ "$(sha256sum <"$f" | cut -c1-64)" = "$(basename "$f")" ] || bad=$((bad + 1))
 	done
 	[ $bad -eq 0 ]; ok $? "$2: every object's SHA-256 is its name ($bad mismatches)"
-	for c in "$1"/config/*; do
+	for c in "$1"/config/* "$1"/grants/*; do
 		[ -f "$c" ] && [ "$(sha256sum <"$c" | cut -c1-64)" = "${c##*-}" ] || bad=$((bad + 1))
 	done
-	[ $bad -eq 0 ]; ok $? "$2: config objects carry their SHA-256 after the sequence number"
+	[ $bad -eq 0 ]; ok $? "$2: config and grant objects carry their SHA-256 after the last dash"
 	hex=$(printf '%s' "$marker" | od -An -tx1 | tr -d ' \n')
 	b64=$(printf '%s' "$marker" | base64)
 	! grep -r -a -q -F -e "$marker" -e "$hex" -e "$b64" "$1"

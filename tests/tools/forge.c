@@ -7,6 +7,8 @@
  *	key, a removed or revoked key: whatever the attacker holds).  Its body
  *	names TREE (64 hex digits) and the time TIME (ns since 1970, chosen by
  *	the attacker).  Written to OUTDIR/<sha256>, the ID printed.
+ *	FORGE_EPOCH=N:PKHEX names the epoch and its public key to seal to
+ *	(from the config, which every key reads; slots hold no epoch keys).
  *	With FORGE_CLAIM=SLOTHEX:PKHEX in the environment the body names that
  *	slot and public key as its signer (impersonation); the signature is
  *	still made with SIGNKEYS' key.
@@ -85,8 +87,29 @@ static int forge_snapshot(char **a)
 			return 2;
 		}
 	}
+	/* FORGE_EPOCH=N:PKHEX: the epoch to seal to, as the config (which
+	 * every key can read) lists it; slots hold no epoch keys */
+	{
+		const char *c = getenv("FORGE_EPOCH"), *colon = c ? strchr(c, ':') : NULL;
+		uint8_t pk[PK_LEN];
+		uint64_t n;
+		char num[16];
+
+		if (colon == NULL || (size_t)(colon - c) >= sizeof num) {
+			fprintf(stderr, "forge: set FORGE_EPOCH=N:PKHEX (from 'twofold cat config')\n");
+			return 2;
+		}
+		memcpy(num, c, (size_t)(colon - c));
+		num[colon - c] = '\0';
+		if (parse_u64(num, &n) != 0 || n == 0 || n > UINT32_MAX ||
+		    strlen(colon + 1) != 2 * PK_LEN || hex_decode(colon + 1, pk, PK_LEN) != 0 ||
+		    keyring_set_epoch_pk(seal_kr, (uint32_t)n, pk) != 0) {
+			fprintf(stderr, "forge: FORGE_EPOCH is N:PKHEX\n");
+			return 2;
+		}
+		env.epoch = (uint32_t)n;
+	}
 	env.kind = OBJ_SNAPSHOT;
-	env.epoch = keyring_epoch(seal_kr);
 	if (seal_begin_pk(&se, seal_kr, env.epoch, env.seal_hdr) != 0)
 		return 2;
 	buf_init(&body, 1u << 24);

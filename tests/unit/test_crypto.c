@@ -44,12 +44,6 @@ static void export_kr(const struct keyring *kr, struct buf *b)
 }
 
 /* The payload, parsed by the test itself. */
-struct tepoch {
-	uint32_t number;
-	uint8_t pk[32];
-	uint8_t has_sk;
-	uint8_t sk[32];
-};
 struct tpayload {
 	uint8_t version, role;
 	uint8_t slot_id[16];
@@ -59,16 +53,14 @@ struct tpayload {
 	uint8_t id_key[32], chunk_key[32], cfg_key[32];
 	uint8_t has_signer;
 	uint8_t signer_sk[64];
-	uint32_t count;		/* as written */
-	uint32_t nent;		/* entries actually written */
-	struct tepoch ep[MAX_EPOCHS + 1];
+	uint8_t has_box;
+	uint8_t box_sk[32];
 	int trailing;		/* extra zero bytes at the end */
 };
 
 static int parse(const uint8_t *p, size_t n, struct tpayload *t)
 {
 	struct dec d;
-	uint32_t i;
 
 	memset(t, 0, sizeof *t);
 	dec_init(&d, p, n);
@@ -85,22 +77,14 @@ static int parse(const uint8_t *p, size_t n, struct tpayload *t)
 	t->has_signer = dec_u8(&d);
 	if (t->has_signer)
 		dec_raw(&d, t->signer_sk, 64);
-	t->count = t->nent = dec_u32(&d);
-	if (t->count > MAX_EPOCHS)
-		return -1;
-	for (i = 0; i < t->count; i++) {
-		t->ep[i].number = dec_u32(&d);
-		dec_raw(&d, t->ep[i].pk, 32);
-		t->ep[i].has_sk = dec_u8(&d);
-		if (t->ep[i].has_sk)
-			dec_raw(&d, t->ep[i].sk, 32);
-	}
+	t->has_box = dec_u8(&d);
+	if (t->has_box)
+		dec_raw(&d, t->box_sk, 32);
 	return dec_end(&d) ? 0 : -1;
 }
 
 static void encode(const struct tpayload *t, struct buf *b)
 {
-	uint32_t i;
 	int k;
 
 	buf_init(b, PAYLOAD_MAX);
@@ -117,14 +101,9 @@ static void encode(const struct tpayload *t, struct buf *b)
 	enc_u8(b, t->has_signer);
 	if (t->has_signer)
 		enc_raw(b, t->signer_sk, 64);
-	enc_u32(b, t->count);
-	for (i = 0; i < t->nent; i++) {
-		enc_u32(b, t->ep[i].number);
-		enc_raw(b, t->ep[i].pk, 32);
-		enc_u8(b, t->ep[i].has_sk);
-		if (t->ep[i].has_sk)
-			enc_raw(b, t->ep[i].sk, 32);
-	}
+	enc_u8(b, t->has_box);
+	if (t->has_box)
+		enc_raw(b, t->box_sk, 32);
 	for (k = 0; k < t->trailing; k++)
 		enc_u8(b, 0);
 }
@@ -140,19 +119,6 @@ static int imports(const struct tpayload *t)
 	buf_wipe_free(&b);
 	keyring_free(kr);
 	return kr != NULL;
-}
-
-/* add_epoch(t, number, with_sk): append a fresh, valid epoch entry. */
-static void add_epoch(struct tpayload *t, uint32_t number, int with_sk)
-{
-	struct tepoch *e = &t->ep[t->nent++];
-
-	e->number = number;
-	crypto_box_keypair(e->pk, e->sk);
-	e->has_sk = (uint8_t)with_sk;
-	if (!with_sk)
-		memset(e->sk, 0, sizeof e->sk);
-	t->count = t->nent;
 }
 
 static void test_basics(void)
@@ -360,9 +326,10 @@ static void test_keyrings(void)
 			OK(keyring_signer_pk(k[i], c) == 0 && memcmp(a, c, 32) != 0,
 			    "%s: a signing key of its own", role_name(roles[i]));
 		}
-		OK(keyring_epoch(k[i]) == 1 &&
-		    keyring_can_decrypt(k[i], 1) == (roles[i] != ROLE_WRITE),
-		    "%s: epoch secret key held iff not write-only", role_name(roles[i]));
+		OK(keyring_epoch(k[i]) == 1 && !keyring_can_decrypt(k[i], 1),
+		    "%s: epoch 1 public key only (its secret key comes as a grant)", role_name(roles[i]));
+		OK((keyring_box_pk(k[i], c) == 0) == (roles[i] != ROLE_WRITE),
+		    "%s: a box key iff not write-only", role_name(roles[i]));
 		keyring_epoch_pk(o, 1, a);
 		OK(keyring_epoch_pk(k[i], 1, c) == 0 && memcmp(a, c, 32) == 0,
 		    "%s: epoch 1 public key", role_name(roles[i]));
@@ -378,8 +345,9 @@ static void test_keyrings(void)
 		export_kr(im, &b2);
 		OK(b1.len == b2.len && memcmp(b1.p, b2.p, b1.len) == 0,
 		    "%s: export/import/export is stable (%zu bytes)", role_name(roles[i]), b1.len);
-		OK(keyring_role(im) == roles[i] && b1.p[0] == 1 && b1.p[1] == roles[i],
-		    "%s: payload version 1 and role byte", role_name(roles[i]));
+		OK(keyring_role(im) == roles[i] && b1.p[0] == 2 && b1.p[1] == roles[i],
+		    "%s: payload version 2 and role byte", role_name(roles[i]));
+		OK(keyring_epoch(im) == 0, "%s: a payload holds no epoch keys", role_name(roles[i]));
 		keyring_slot_id(k[i], sa);
 		keyring_slot_id(im, sb);
 		OK(memcmp(sa, sb, SLOT_ID_LEN) == 0, "%s: slot ID survives", role_name(roles[i]));
@@ -410,7 +378,6 @@ static void test_import_bad(void)
 	struct tpayload *tps[3] = { to, tw, tr };
 	struct buf b;
 	size_t len;
-	uint32_t i;
 	int j, all;
 
 	for (j = 0; j < 3; j++) {
@@ -435,17 +402,10 @@ static void test_import_bad(void)
 		t->trailing = 1;
 		OK(!imports(t), "%s: trailing byte rejected", role_name(t->role));
 		*t = *tps[j];
-		t->version = 0;
-		OK(!imports(t), "%s: version 0 rejected", role_name(tps[j]->role));
-		t->version = 2;
-		OK(!imports(t), "%s: version 2 rejected", role_name(tps[j]->role));
-		*t = *tps[j];
-		t->count = 0;
-		t->nent = 0;
-		OK(!imports(t), "%s: zero epochs rejected", role_name(t->role));
-		*t = *tps[j];
-		t->ep[0].number = 0;
-		OK(!imports(t), "%s: epoch number 0 rejected", role_name(t->role));
+		t->version = 1;
+		OK(!imports(t), "%s: version 1 rejected", role_name(tps[j]->role));
+		t->version = 3;
+		OK(!imports(t), "%s: version 3 rejected", role_name(tps[j]->role));
 		*t = *tps[j];
 		t->has_root = 2;
 		OK(!imports(t), "%s: has_root_sk = 2 rejected", role_name(t->role));
@@ -453,8 +413,8 @@ static void test_import_bad(void)
 		t->has_signer = 2;
 		OK(!imports(t), "%s: has_signer = 2 rejected", role_name(t->role));
 		*t = *tps[j];
-		t->ep[0].has_sk = 2;
-		OK(!imports(t), "%s: epoch has_sk = 2 rejected", role_name(t->role));
+		t->has_box = 2;
+		OK(!imports(t), "%s: has_box = 2 rejected", role_name(t->role));
 	}
 
 	/* Roles. */
@@ -503,59 +463,17 @@ static void test_import_bad(void)
 	t->signer_sk[63] ^= 1;
 	OK(!imports(t), "signer_sk whose public half does not match its seed rejected");
 
-	/* Epochs. */
-	*t = *tr;
-	add_epoch(t, 2, 1);
-	add_epoch(t, 7, 1);
-	OK(imports(t), "read-only with epochs 1, 2, 7 accepted");
-	if (imports(t)) {
-		struct keyring *kr;
-
-		encode(t, &b);
-		kr = keyring_import(b.p, b.len);
-		buf_wipe_free(&b);
-		OK(kr && keyring_epoch(kr) == 7 && keyring_can_decrypt(kr, 2) &&
-		    keyring_can_decrypt(kr, 1) && !keyring_can_decrypt(kr, 3),
-		    "imported epochs: newest 7, secret keys held");
-		keyring_free(kr);
-	}
-	*t = *tr;
-	add_epoch(t, 1, 1);
-	OK(!imports(t), "repeated epoch number rejected");
-	*t = *tr;
-	t->ep[0].number = 5;
-	add_epoch(t, 3, 1);
-	OK(!imports(t), "decreasing epoch numbers rejected");
-	*t = *tr;
-	for (i = 2; i <= MAX_EPOCHS; i++)
-		add_epoch(t, i, 1);
-	OK(t->count == MAX_EPOCHS && imports(t), "%d epochs accepted", MAX_EPOCHS);
-	add_epoch(t, MAX_EPOCHS + 1, 1);
-	OK(!imports(t), "%d epochs rejected", MAX_EPOCHS + 1);
-	t->nent = MAX_EPOCHS;
-	OK(!imports(t), "epoch count beyond entries rejected");
-	*t = *tr;
-	t->count = 0xffffffffu;
-	OK(!imports(t), "epoch count 2^32-1 rejected");
-	*t = *tr;
-	t->ep[0].sk[5] ^= 1;
-	OK(!imports(t), "read-only: epoch sk not matching pk rejected");
-	*t = *to;
-	t->ep[0].pk[0] ^= 1;
-	OK(!imports(t), "owner: epoch pk not matching sk rejected");
+	/* Box keys: owner and read-only only. */
 	*t = *tw;
-	t->ep[0].has_sk = 1;
-	memcpy(t->ep[0].sk, to->ep[0].sk, 32);
-	OK(!imports(t), "write-only with a (valid) epoch sk rejected");
+	t->has_box = 1;
+	memcpy(t->box_sk, tr->box_sk, 32);
+	OK(!imports(t), "write-only with a box key rejected");
 	*t = *tr;
-	t->ep[0].has_sk = 0;
-	OK(!imports(t), "read-only without epoch sk rejected");
+	t->has_box = 0;
+	OK(!imports(t), "read-only without a box key rejected");
 	*t = *to;
-	add_epoch(t, 2, 0);
-	OK(!imports(t), "owner with one epoch lacking sk rejected");
-	*t = *tw;
-	add_epoch(t, 2, 0);
-	OK(imports(t), "write-only with two public epochs accepted");
+	t->has_box = 0;
+	OK(!imports(t), "owner without a box key rejected");
 
 	sodium_memzero(to, sizeof *to);
 	sodium_memzero(tw, sizeof *tw);
@@ -568,6 +486,63 @@ static void test_import_bad(void)
 	keyring_free(o);
 	keyring_free(w);
 	keyring_free(r);
+}
+
+/* test_grants: epoch secret keys handed to slots, and new epochs. */
+static void test_grants(void)
+{
+	struct keyring *o = keyring_new_repo(), *other = keyring_new_repo();
+	struct keyring *r = keyring_derive(o, ROLE_READ), *w = keyring_derive(o, ROLE_WRITE);
+	struct keyring *r2 = keyring_derive(o, ROLE_READ);
+	uint8_t g[GRANT_SEALED_LEN], bad[GRANT_SEALED_LEN], rs[SLOT_ID_LEN], r2s[SLOT_ID_LEN];
+	uint8_t rb[PK_LEN], r2b[PK_LEN], pk2[PK_LEN], pk3[PK_LEN], x[PK_LEN];
+
+	keyring_slot_id(r, rs);
+	keyring_slot_id(r2, r2s);
+	keyring_box_pk(r, rb);
+	keyring_box_pk(r2, r2b);
+	OK(keyring_box_pk(w, x) == -1, "a write-only keyring has no box key");
+	OK(keyring_grant(w, 1, rs, rb, g) == -1 && keyring_grant(r, 1, rs, rb, g) == -1,
+	    "keyrings without the epoch's secret key cannot grant it");
+	OK(keyring_grant(o, 2, rs, rb, g) == -1, "no grant of an unknown epoch");
+	OK(keyring_grant(o, 1, rs, rb, g) == 0, "the owner grants epoch 1 to a read-only slot");
+	OK(keyring_accept_grant(r, 2, g) == -1, "a grant is refused for an epoch the keyring does not know");
+	OK(keyring_accept_grant(r2, 1, g) == -1 && !keyring_can_decrypt(r2, 1),
+	    "a grant sealed to another slot's box key is refused");
+	OK(keyring_accept_grant(w, 1, g) == -1, "a write-only keyring accepts no grant");
+	memcpy(bad, g, sizeof g);
+	bad[GRANT_SEALED_LEN - 1] ^= 1;
+	OK(keyring_accept_grant(r, 1, bad) == -1 && !keyring_can_decrypt(r, 1),
+	    "a grant with a flipped byte is refused");
+	OK(keyring_grant(o, 1, rs, r2b, g) == 0 && keyring_accept_grant(r2, 1, g) == -1,
+	    "a grant naming another slot, sealed to this one's box key, is refused");
+	OK(keyring_grant(other, 1, r2s, r2b, g) == 0 && keyring_accept_grant(r2, 1, g) == -1,
+	    "a grant of a key that does not match the epoch's public key is refused");
+	OK(keyring_grant(o, 1, rs, rb, g) == 0 && keyring_accept_grant(r, 1, g) == 0 &&
+	    keyring_can_decrypt(r, 1), "the read-only slot accepts its grant of epoch 1");
+
+	OK(keyring_new_epoch(r, 2, pk2) == -1, "only an owner makes epochs");
+	OK(keyring_new_epoch(o, 1, pk2) == -1, "epoch numbers must increase");
+	OK(keyring_new_epoch(o, 2, pk2) == 0 && keyring_epoch(o) == 2 && keyring_can_decrypt(o, 2),
+	    "the owner makes epoch 2 and holds its secret key");
+	OK(keyring_grant(o, 2, rs, rb, g) == 0 && keyring_accept_grant(r, 2, g) == -1,
+	    "a grant of epoch 2 is refused before its public key is known");
+	memcpy(pk3, pk2, PK_LEN);
+	pk3[0] ^= 1;
+	OK(keyring_set_epoch_pk(r, 2, pk3) == 0 && keyring_accept_grant(r, 2, g) == -1,
+	    "... and refused against a wrong public key");
+	OK(keyring_set_epoch_pk(r, 2, pk2) == -1, "a conflicting public key for a known epoch is refused");
+	OK(keyring_set_epoch_pk(r2, 2, pk2) == 0 && keyring_set_epoch_pk(r2, 2, pk2) == 0 &&
+	    keyring_set_epoch_pk(r2, 1, pk2) == -1, "public keys: the same again is fine, a "
+	    "conflict is refused");
+	OK(keyring_grant(o, 2, r2s, r2b, g) == 0 && keyring_accept_grant(r2, 2, g) == 0 &&
+	    keyring_can_decrypt(r2, 2) && !keyring_can_decrypt(r2, 1),
+	    "a slot may hold a newer epoch without the older one");
+	keyring_free(o);
+	keyring_free(other);
+	keyring_free(r);
+	keyring_free(r2);
+	keyring_free(w);
 }
 
 /* gcm_ref(key, nonce, ad, adn, in, n, out): AES-256-GCM done by the test,
@@ -608,7 +583,6 @@ static void test_seal_pk(void)
 	uint8_t msg[300], ct[300 + 16], ct2[300 + 16], pt[300], ref[300 + 16];
 	static const char ad[] = "pack header";
 	struct tpayload *t = malloc(sizeof *t);
-	struct buf b;
 	crypto_generichash_state g;
 	uint8_t *big, *bigc;
 	size_t bign = 1 << 20, i;
@@ -625,16 +599,34 @@ static void test_seal_pk(void)
 	OK(seal_begin_pk(&s, w, 2, hdr2) == -1, "sealing to an unknown epoch fails");
 	seal_end(&s);
 
-	/* Independent key derivation from the exported epoch secret key. */
-	export_kr(o, &b);
-	parse(b.p, b.len, t);
-	buf_wipe_free(&b);
-	OK(crypto_scalarmult(shared, t->ep[0].sk, hdr) == 0, "reference X25519");
+	/* Independent key derivation from the epoch secret key, which the
+	 * test learns as a grant to a box key of its own; the grant's
+	 * plaintext is slot_id | u32 epoch | pk | sk. */
+	{
+		uint8_t bpk[32], bsk[32], slot[SLOT_ID_LEN] = { 0 }, sealed[GRANT_SEALED_LEN];
+		uint8_t plain[GRANT_SEALED_LEN - crypto_box_SEALBYTES];
+
+		crypto_box_keypair(bpk, bsk);
+		OK(keyring_grant(o, 1, slot, bpk, sealed) == 0 &&
+		    crypto_box_seal_open(plain, sealed, sizeof sealed, bpk, bsk) == 0 &&
+		    le32_get(plain + SLOT_ID_LEN) == 1, "a grant opens with crypto_box_seal_open");
+		memcpy(t->box_sk, plain + SLOT_ID_LEN + 4 + 32, 32);	/* the epoch sk */
+		memcpy(t->root_pk, plain + SLOT_ID_LEN + 4, 32);	/* the epoch pk */
+		sodium_memzero(plain, sizeof plain);
+		sodium_memzero(bsk, sizeof bsk);
+		OK(keyring_grant(o, 1, slot, bpk, sealed) == 0 &&
+		    keyring_accept_grant(r, 1, sealed) == -1, "(that grant names another slot)");
+		keyring_slot_id(r, slot);
+		keyring_box_pk(r, bpk);
+		OK(keyring_grant(o, 1, slot, bpk, sealed) == 0 && keyring_accept_grant(r, 1, sealed) == 0,
+		    "the read-only keyring gets epoch 1 as a grant");
+	}
+	OK(crypto_scalarmult(shared, t->box_sk, hdr) == 0, "reference X25519");
 	crypto_generichash_init(&g, NULL, 0, 32);
 	crypto_generichash_update(&g, (const uint8_t *)"twofold-seal-pk-v1", 18);
 	crypto_generichash_update(&g, shared, 32);
 	crypto_generichash_update(&g, hdr, 32);
-	crypto_generichash_update(&g, t->ep[0].pk, 32);
+	crypto_generichash_update(&g, t->root_pk, 32);
 	crypto_generichash_final(&g, shared, 32);
 	OK(memcmp(shared, key, 32) == 0, "pk object key = BLAKE2b(label || shared || eph_pk || epoch_pk)");
 	OK(gcm_ref(key, 0, ad, sizeof ad, msg, sizeof msg, ref) == 0 &&
@@ -1013,6 +1005,7 @@ int main(void)
 	test_gear();
 	test_keyrings();
 	test_import_bad();
+	test_grants();
 	test_seal_pk();
 	test_seal_sym();
 	test_nonce_reuse();

@@ -404,10 +404,14 @@ static void make_config(struct config *c)
 	k[0].created_ns = 100;
 	k[0].has_signer = 1;
 	fill_id(k[0].signer_pk, PK_LEN, 6);
+	k[0].has_box = 1;
+	fill_id(k[0].box_pk, PK_LEN, 12);
 	fill_id(k[1].slot_id, SLOT_ID_LEN, 7);
 	k[1].role = ROLE_READ;
 	k[1].name = xstrdup("reader-key");
 	k[1].created_ns = 200;
+	k[1].has_box = 1;
+	fill_id(k[1].box_pk, PK_LEN, 13);
 	fill_id(k[2].slot_id, SLOT_ID_LEN, 8);
 	k[2].role = ROLE_WRITE;
 	k[2].name = xstrdup("laptop");
@@ -441,6 +445,7 @@ static int config_eq(const struct config *a, const struct config *b)
 		if (memcmp(x->slot_id, y->slot_id, SLOT_ID_LEN) != 0 || x->role != y->role ||
 		    !str_eq(x->name, y->name) || x->created_ns != y->created_ns ||
 		    x->has_signer != y->has_signer || memcmp(x->signer_pk, y->signer_pk, PK_LEN) != 0 ||
+		    x->has_box != y->has_box || memcmp(x->box_pk, y->box_pk, PK_LEN) != 0 ||
 		    x->revoked != y->revoked || x->n_allowed != y->n_allowed)
 			return 0;
 		for (uint32_t j = 0; j < x->n_allowed; j++)
@@ -575,12 +580,22 @@ static void test_config(void)
 		size_t off = find(&b, name, 14);
 		size_t pk = off + 14 + 8 + 1;
 
-		b.p[0] = 2;
-		bad("config: body version 2", try_config, &b);
+		size_t box = pk + PK_LEN;	/* the reader's has_box, box_pk */
+
 		b.p[0] = 1;
+		bad("config: body version 1", try_config, &b);
+		b.p[0] = 3;
+		bad("config: body version 3", try_config, &b);
+		b.p[0] = 2;
 		b.p[pk + 5] = 1;
 		bad("config: signer key set without a signer", try_config, &b);
 		b.p[pk + 5] = 0;
+		OK(b.p[box] == 1, "config: the reader's has_box at its offset");
+		b.p[box] = 2;
+		bad("config: has_box 2", try_config, &b);
+		b.p[box] = 0;
+		bad("config: box key set without has_box", try_config, &b);
+		b.p[box] = 1;
 		b.p[off + 4 + 3] = 0;
 		bad("config: key name with a NUL", try_config, &b);
 		b.p[off + 4 + 3] = 'd';
@@ -1434,6 +1449,54 @@ static void test_tree(void)
 	buf_free(&b);
 }
 
+/* ==== grant ==== */
+
+static int try_grant(const uint8_t *p, size_t n)
+{
+	struct grant g;
+
+	return grant_decode(p, n, &g);
+}
+
+static void test_grant(void)
+{
+	uint8_t sealed[GRANT_SEALED_LEN], obj[GRANT_LEN], h[32];
+	struct grant g = { { 0 }, 0x01020304, sealed }, d;
+	struct buf b;
+	char name[128];
+
+	fill_id(g.slot_id, SLOT_ID_LEN, 20);
+	fill_id(sealed, sizeof sealed, 21);
+	grant_encode(&g, obj);
+	OK(grant_decode(obj, sizeof obj, &d) == 0 && memcmp(d.slot_id, g.slot_id, SLOT_ID_LEN) == 0 &&
+	    d.epoch == g.epoch && d.sealed == obj + GRANT_LEN - GRANT_SEALED_LEN &&
+	    memcmp(d.sealed, sealed, sizeof sealed) == 0, "grant: round trip");
+	OK(memcmp(obj, "TWFD\011\001", 6) == 0 && le32_get(obj + 6 + SLOT_ID_LEN) == 0x01020304,
+	    "grant: magic, kind 9, version 1, epoch at its offset");
+	framing("grant", try_grant, obj, sizeof obj);
+	buf_init(&b, BUF_MAX);
+	buf_append(&b, obj, sizeof obj);
+	b.p[4] = OBJ_FORGET;
+	bad("grant: another kind", try_grant, &b);
+	b.p[4] = OBJ_GRANT;
+	b.p[5] = 2;
+	bad("grant: version 2", try_grant, &b);
+	b.p[5] = 1;
+	le32_put(b.p + 6 + SLOT_ID_LEN, 0);
+	bad("grant: epoch 0", try_grant, &b);
+	buf_free(&b);
+	memset(h, 0xab, sizeof h);
+	grant_name(&g, h, name);
+	{
+		char want[128], slot[2 * SLOT_ID_LEN + 1];
+
+		hex_encode(g.slot_id, SLOT_ID_LEN, slot);
+		snprintf(want, sizeof want, "grants/%s-01020304-%s", slot,
+		    "abababababababababababababababababababababababababababababababab");
+		OK(strcmp(name, want) == 0, "grant: its name is grants/<slot>-<epoch>-<sha256> (%s)", name);
+	}
+}
+
 int main(void)
 {
 #ifdef HAVE_MALLOC_HOOK
@@ -1442,6 +1505,7 @@ int main(void)
 	test_envelope();
 	test_keyslot();
 	test_config();
+	test_grant();
 	test_pack();
 	test_index();
 	test_snapshot();
