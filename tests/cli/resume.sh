@@ -114,4 +114,53 @@ rm -rf "$T/out3"
 tf restore latest --target "$T/out3" && diff -r "$T/src2" "$T/out3$T/src2"
 ok $? "the snapshot restores identical"
 
+# A write-only key cannot open trailers: it adopts on existence and size.
+printf 'write-only pass\n' >"$T/wopass"
+tf key add --write-only --name host --new-password-file "$T/wopass" >/dev/null
+ok $? "a write-only key"
+orphans() { tf --json prune --dry-run 2>/dev/null | sed -n 's/.*"packs_orphan":\([0-9]*\).*/\1/p'; }
+o0=$(orphans)	# the pack of the damaged record above
+export TWOFOLD_PASSWORD_FILE="$T/wopass"
+head -c 100663296 /dev/urandom >"$T/src2/big4"
+d0=$(du -sb "$R/data" | cut -f1)
+interrupt "$T/src2/big4"
+ok $? "a write-only backup killed after it stored 3 packs"
+landed=$(($(du -sb "$R/data" | cut -f1) - d0))
+tf --json backup "$T/src2" >"$T/out4.json"; ok $? "the next write-only backup completes"
+added=$(sed -n 's/.*"added_bytes":\([0-9]*\).*/\1/p' "$T/out4.json")
+[ -n "$added" ] && [ "$added" -le $((big - landed + landed / 20)) ]
+ok $? "it adds only what had not landed ($added bytes of $big; $landed had landed)"
+export TWOFOLD_PASSWORD_FILE="$T/pass"
+o1=$(orphans)
+[ -n "$o0" ] && [ "$o1" = "$o0" ]; ok $? "prune finds no new pack that no index names ($o1, before $o0)"
+[ -z "$(ls "$J")" ]; ok $? "the journal is empty"
+
+# A prune plans to delete a killed backup's unindexed packs (it condemns
+# their blobs and waits for that backup).  The next backup must not adopt
+# them: once the killed backup counts as dead the plan runs -- here while
+# that next backup is still running -- and deletes them.
+head -c 100663296 /dev/urandom >"$T/src2/big5"
+interrupt "$T/src2/big5"
+ok $? "a backup killed after it stored 3 packs"
+tf prune >/dev/null 2>&1 && ls "$R/locks" | grep -q '^condemned-'
+ok $? "a prune plans to delete its packs and waits for it"
+rm -f "$T/fifo"
+mkfifo "$T/fifo"
+"$TWOFOLD_BIN" -q backup --stdin --stdin-filename big5 <"$T/fifo" >/dev/null 2>"$T/err5" &
+pid=$!
+exec 3>"$T/fifo"
+w=0
+while [ -n "$(ls "$J")" ] && [ $w -lt 200 ]; do sleep 0.05; w=$((w + 1)); done
+[ -z "$(ls "$J")" ]; ok $? "the next backup forgets the condemned packs' records"
+tf prune --grace 0 >/dev/null 2>&1 && ! ls "$R/locks" | grep -q '^condemned-'
+ok $? "the plan runs while that backup reads its data"
+cat "$T/src2/big5" >&3
+exec 3>&-
+wait $pid; ok $? "the backup completes"
+sed 's/^/# /' "$T/err5"
+tf check --read-data; ok $? "check --read-data passes"
+rm -rf "$T/out5"
+tf restore latest --target "$T/out5" && cmp "$T/src2/big5" "$T/out5/big5"
+ok $? "its snapshot restores identical"
+
 done_testing
