@@ -135,6 +135,24 @@ o1=$(orphans)
 [ -n "$o0" ] && [ "$o1" = "$o0" ]; ok $? "prune finds no new pack that no index names ($o1, before $o0)"
 [ -z "$(ls "$J")" ]; ok $? "the journal is empty"
 
+# While another process of this host holds the journal (its lock), a
+# backup keeps no journal and takes none of its records.
+head -c 67108864 /dev/urandom >"$T/src2/big6"
+interrupt "$T/src2/big6"
+ok $? "a backup killed after it stored 3 packs"
+ls "$J" >"$T/rec6"
+(flock 9 && exec sleep 30) 9>"$J.lock" &
+lockpid=$!
+sleep 0.3
+"$TWOFOLD_BIN" backup "$T/src2" >/dev/null 2>"$T/err6"; ok $? "a backup beside the lock holder completes"
+grep -q "another backup of this repository runs on this host" "$T/err6" && ls "$J" | cmp -s - "$T/rec6"
+ok $? "it says it keeps no journal, and leaves the records alone"
+kill $lockpid
+wait $lockpid 2>/dev/null
+tf backup "$T/src2" >/dev/null; ok $? "the next backup completes"
+[ -z "$(ls "$J")" ]; ok $? "and takes the records (the journal is empty)"
+tf check --read-data; ok $? "check --read-data passes"
+
 # A prune plans to delete a killed backup's unindexed packs (it condemns
 # their blobs and waits for that backup).  The next backup must not adopt
 # them: once the killed backup counts as dead the plan runs -- here while
