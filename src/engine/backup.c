@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/backup_internal.h"
 #include "engine/filecache.h"
+#include "engine/journal.h"
 #include "source/source.h"
 #include "util/util.h"
 #include "util/workq.h"
@@ -848,6 +849,7 @@ static int scan_total(int dfd, uint64_t *total, int depth)
 int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_result *res)
 {
 	struct bctx c;
+	struct journal *jn = NULL;
 	struct snapshot s;
 	char **srcs = NULL, hex[33], *cache_dir = NULL, host[256];
 	size_t n = 0;
@@ -874,10 +876,13 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 	c.cap = repo_chunker(r)->max + (1u << 20);
 	c.buf = xmalloc(c.cap);
 	repo_id_hex(r, hex);
-	if (!o->no_cache && !o->use_stdin) {
-		cache_dir = fc_default_dir(hex, o->cache_dir);
+	cache_dir = fc_default_dir(hex, o->cache_dir);
+	if (!o->no_cache && !o->use_stdin)
 		fc_load(&c.cache, cache_dir);
-	}
+	/* packs an interrupted backup stored but did not index: index them
+	 * now (docs/FORMAT.md, "Pack journal"); record this run's */
+	if (journal_start(r, cache_dir, &jn) != 0)
+		goto out;
 	if (o->use_stdin) {
 		list_add(&srcs, &n, o->stdin_name);
 		rc = save_stdin(&c, root);
@@ -1059,6 +1064,7 @@ out:
 	}
 	collect(&c);
 	workq_stop(c.q);
+	journal_end(r, jn);
 	if (repo_session_end(r) != 0 && rc >= 0)
 		errmsg("warning: the backup's end marker could not be written; a prune "
 		    "waits for this backup until its grace period has passed");

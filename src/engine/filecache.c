@@ -180,9 +180,9 @@ int fc_mkdir_p(const char *path)
 int fc_save(struct filecache *fc, int keep_unseen)
 {
 	struct buf b;
-	char *tmp, *dir, *slash;
+	char *dir, *slash;
 	uint32_t count = 0;
-	int fd, rc = -1;
+	int rc;
 
 	if (fc->file == NULL)
 		return 0;
@@ -217,28 +217,56 @@ int fc_save(struct filecache *fc, int keep_unseen)
 		enc_u32(&b, e->n_chunks);
 		enc_raw(&b, e->chunks, (size_t)e->n_chunks * ID_LEN);
 	}
-	tmp = xasprintf("%s.tmp.%ld", fc->file, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		size_t off = 0;
-		ssize_t w = 0;
+	rc = fc_write_atomic(fc->file, b.p, b.len);
+	if (rc != 0)
+		errmsg_errno("cannot write file cache %s", fc->file);
+	buf_free(&b);
+	return rc;
+}
 
-		while (off < b.len && (w = write(fd, b.p + off, b.len - off)) > 0)
-			off += (size_t)w;
-		if (off == b.len && fsync(fd) == 0 && close(fd) == 0) {
+/* write_all(fd, p, n): 0, or -1 with errno set. */
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int fc_write_atomic(const char *path, const uint8_t *p, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xasprintf("%.*s", (int)(slash - path + 1), path) : xstrdup(".");
+	char *tmp = xasprintf("%s.%s.tmp-%ld", slash ? dir : "", slash ? slash + 1 : path, (long)getpid());
+	int fd, dfd, rc = -1, e;
+
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		if (write_all(fd, p, n) == 0 && fsync(fd) == 0 && close(fd) == 0) {
 			fd = -1;
-			if (rename(tmp, fc->file) == 0)
-				rc = 0;
+			if (rename(tmp, path) == 0 &&
+			    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+				rc = fsync(dfd);
+				close(dfd);
+			}
 		}
 		if (fd >= 0)
 			close(fd);
 	}
-	if (rc != 0) {
-		errmsg_errno("cannot write file cache %s", fc->file);
+	e = errno;
+	if (rc != 0)
 		unlink(tmp);
-	}
 	free(tmp);
-	buf_free(&b);
+	free(dir);
+	errno = e;
 	return rc;
 }
 

@@ -36,6 +36,11 @@ void fc_put(struct filecache *fc, struct fc_entry *e);
  * entries not seen by this backup are dropped unless keep_unseen. */
 int fc_save(struct filecache *fc, int keep_unseen);
 void fc_free(struct filecache *fc);
+/* fc_write_atomic(path, p, n): replace the file path by the n bytes at p:
+ * they go to a new temporary file .NAME.tmp-PID beside it (0600, O_EXCL),
+ * which is fsync'd and renamed to path; then the directory is fsync'd.
+ * 0, or -1 with errno set (the temporary file removed). */
+int fc_write_atomic(const char *path, const uint8_t *p, size_t n);
 /* fc_mkdir_p(path): make path and its parents (mode 0700); -1 with errno. */
 int fc_mkdir_p(const char *path);
 /* fc_default_dir(repo_id_hex, override): the cache directory to use. */

@@ -184,6 +184,35 @@ int repo_session_check(struct repo *r);
  * heartbeat and write the session's end marker.  NULL-safe to repeat. */
 int repo_session_end(struct repo *r);
 
+/* ---- the pack journal (engine/journal.c; docs/FORMAT.md, "Pack journal") ----
+ * A backup records outside the repository every pack it stores until an
+ * index object names it, so that the next run indexes what an interrupted
+ * run stored instead of uploading it again. */
+struct repo_pack_hooks {
+	/* sealed(arg, id, size, e, n): pack id, of size bytes, holding the
+	 * blobs e[0..n) (its trailer's entries), is about to be stored; called
+	 * from the thread that stores it, before the upload starts. */
+	void (*sealed)(void *arg, const uint8_t id[ID_LEN], uint64_t size,
+	    const struct pack_entry *e, uint32_t n);
+	/* indexed(arg, ids, n): an index object naming packs ids[0..n) is
+	 * stored. */
+	void (*indexed)(void *arg, const uint8_t (*ids)[ID_LEN], uint32_t n);
+	void *arg;
+};
+/* repo_set_pack_hooks(r, h): call h from now on (NULL: no more calls).
+ * Set it while no other thread adds blobs. */
+void repo_set_pack_hooks(struct repo *r, const struct repo_pack_hooks *h);
+/* repo_adopt_pack(r, id, size, e, n): a pack an interrupted backup stored
+ * but did not index.  If no loaded index names it yet, no prune plan this
+ * session read condemns one of its blobs, every copy holds it at exactly
+ * size bytes, and (for a key that can open it) its trailer lists exactly
+ * e[0..n), its blobs become known and the next index object (repo_flush)
+ * names it.  Call after repo_session_begin, before adding blobs.  0
+ * adopted, 1 not usable (why, at verbosity 1 or as a warning), -1 if a
+ * copy could not be asked (try again another time). */
+int repo_adopt_pack(struct repo *r, const uint8_t id[ID_LEN], uint64_t size,
+    const struct pack_entry *e, uint32_t n);
+
 #define PRUNE_DEFAULT_THRESHOLD 10			/* percent unused */
 #define PRUNE_DEFAULT_GRACE_NS (INT64_C(86400) * 1000000000)	/* 24 h */
 struct prune_opts {

@@ -79,6 +79,7 @@ struct repo {
 	uint8_t (*superseded)[ID_LEN];
 	uint32_t n_superseded;
 	struct session *session;	/* a backup session (repo_session.c) */
+	struct repo_pack_hooks hooks;	/* the backup's pack journal (repo_pack.c) */
 };
 
 /* The per-thread state of reading blobs: opened pack seals (an X25519
@@ -169,6 +170,10 @@ int repo_live_sessions(struct repo *r, int64_t grace_ns, uint32_t *n);
  * index object id (for its stall check).  Thread-safe; no-op without a
  * session. */
 void repo_session_note(struct repo *r, int is_pack, const uint8_t id[ID_LEN]);
+/* repo_session_condemns(r, id): 1 if a prune plan this backup session read
+ * at its start condemns blob id (also one no loaded index names), else 0
+ * (and 0 without a session). */
+int repo_session_condemns(const struct repo *r, const uint8_t id[ID_LEN]);
 /* repo_session_end_quiet(r): end r's session if one is open (repo_close). */
 void repo_session_end_quiet(struct repo *r);
 /* reader_release(r): free this thread's reader if it belongs to r. */

@@ -71,6 +71,40 @@ static ZSTD_CCtx *thread_cctx(void)
 
 static int flush_index(struct repo *r, uint32_t min_packs);
 
+/* note_pack(r, hash, ents, n): pack hash, holding blobs ents[0..n), is
+ * stored: point the index at it and record its entries for the next index
+ * object.  Lock held. */
+static void note_pack(struct repo *r, const uint8_t hash[ID_LEN], const struct pack_entry *ents,
+    uint32_t n)
+{
+	uint32_t pack_no = repo_pack_intern(r, hash);
+
+	if (r->out.n_packs == r->out_cap_packs) {
+		r->out_cap_packs = r->out_cap_packs ? r->out_cap_packs * 2 : 16;
+		r->out.packs = xreallocarray(r->out.packs, r->out_cap_packs, ID_LEN);
+	}
+	memcpy(r->out.packs[r->out.n_packs], hash, ID_LEN);
+	for (uint32_t i = 0; i < n; i++) {
+		struct ient *e = itable_insert(&r->idx, ents[i].id);
+		struct index_loc *l;
+
+		e->pack = pack_no;
+		e->offset = ents[i].offset;
+		e->length = ents[i].length;
+		e->raw = ents[i].raw_length;
+		e->type = ents[i].type;
+		e->comp = ents[i].comp;
+		if (r->out.n == r->out_cap_locs) {
+			r->out_cap_locs = r->out_cap_locs ? r->out_cap_locs * 2 : 256;
+			r->out.locs = xreallocarray(r->out.locs, r->out_cap_locs, sizeof *r->out.locs);
+		}
+		l = &r->out.locs[r->out.n++];
+		l->e = ents[i];
+		l->pack = r->out.n_packs;
+	}
+	r->out.n_packs++;
+}
+
 /* write_pack(r, v, n): seal blobs v[0..n) (taken from the open pack, owned
  * by this call) into one pack object and store it; then, under the lock,
  * point the index at it and record its entries for the next index object.
@@ -84,7 +118,7 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	struct buf obj, trailer;
 	uint8_t hash[32], footer[PACK_FOOTER_PLAIN], ad[1 + ID_LEN];
 	uint64_t off, total, padded;
-	uint32_t pack_no;
+	char name[80];
 	int rc = -1;
 
 	if (n == 0) {
@@ -149,37 +183,20 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	obj.len = padded - PACK_FOOTER_LEN;
 	seal_encrypt(&s, PACK_FOOTER_NONCE, obj.p, ENVELOPE_LEN, footer, sizeof footer, obj.p + obj.len);
 	obj.len += PACK_FOOTER_LEN;
-	if (put_object(r, "data", obj.p, obj.len, hash, NULL, 0) != 0)
+	/* Named by its SHA-256; the journal hears of it before the upload
+	 * starts, so no pack can land without a record of it (a record of a
+	 * pack that did not land is forgotten by the next run). */
+	sha256(obj.p, obj.len, hash);
+	if (r->hooks.sealed)
+		r->hooks.sealed(r->hooks.arg, hash, obj.len, ents, n);
+	repo_pack_name(hash, name);
+	if (store_put(r->store, name, obj.p, obj.len) < 0)
 		goto out;
 	repo_session_note(r, 1, hash);
 
 	/* Now the blobs have a home: point the index at it. */
 	pthread_mutex_lock(&r->lock);
-	pack_no = repo_pack_intern(r, hash);
-	if (r->out.n_packs == r->out_cap_packs) {
-		r->out_cap_packs = r->out_cap_packs ? r->out_cap_packs * 2 : 16;
-		r->out.packs = xreallocarray(r->out.packs, r->out_cap_packs, ID_LEN);
-	}
-	memcpy(r->out.packs[r->out.n_packs], hash, ID_LEN);
-	for (uint32_t i = 0; i < n; i++) {
-		struct ient *e = itable_insert(&r->idx, ents[i].id);
-		struct index_loc *l;
-
-		e->pack = pack_no;
-		e->offset = ents[i].offset;
-		e->length = ents[i].length;
-		e->raw = ents[i].raw_length;
-		e->type = ents[i].type;
-		e->comp = ents[i].comp;
-		if (r->out.n == r->out_cap_locs) {
-			r->out_cap_locs = r->out_cap_locs ? r->out_cap_locs * 2 : 256;
-			r->out.locs = xreallocarray(r->out.locs, r->out_cap_locs, sizeof *r->out.locs);
-		}
-		l = &r->out.locs[r->out.n++];
-		l->e = ents[i];
-		l->pack = r->out.n_packs;
-	}
-	r->out.n_packs++;
+	note_pack(r, hash, ents, n);
 	pthread_mutex_unlock(&r->lock);
 	rc = flush_index(r, INDEX_EVERY);
 out:
@@ -354,10 +371,11 @@ out:
 }
 
 /* flush_index(r, min_packs): once at least min_packs packs wait for an
- * index, take them (under the lock) and write their index object.  Run
- * every INDEX_EVERY packs during a backup, so an interrupted backup loses
- * at most that many packs' worth of upload: the next run finds the rest
- * in the index and does not send it again. */
+ * index, take them (under the lock) and write their index object, then
+ * tell the pack journal (r->hooks).  Run every INDEX_EVERY packs during a
+ * backup, so the index objects stay few; the packs written since are in
+ * the backup's pack journal, from which the next run indexes them if this
+ * one is interrupted (docs/FORMAT.md, "Pack journal"). */
 static int flush_index(struct repo *r, uint32_t min_packs)
 {
 	struct index_body b;
@@ -373,6 +391,8 @@ static int flush_index(struct repo *r, uint32_t min_packs)
 	r->out_cap_packs = r->out_cap_locs = 0;
 	pthread_mutex_unlock(&r->lock);
 	rc = write_index(r, &b);
+	if (rc == 0 && r->hooks.indexed)
+		r->hooks.indexed(r->hooks.arg, (const uint8_t (*)[ID_LEN])b.packs, b.n_packs);
 	free(b.packs);
 	free(b.locs);
 	return rc;
@@ -389,6 +409,83 @@ int repo_flush(struct repo *r)
 	if (write_pack(r, v, n) != 0)
 		return -1;
 	return flush_index(r, 1);
+}
+
+void repo_set_pack_hooks(struct repo *r, const struct repo_pack_hooks *h)
+{
+	static const struct repo_pack_hooks none;
+
+	r->hooks = h ? *h : none;
+}
+
+static int entries_equal(const struct pack_entry *a, const struct pack_entry *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i].type != b[i].type || a[i].comp != b[i].comp || a[i].offset != b[i].offset ||
+		    a[i].length != b[i].length || a[i].raw_length != b[i].raw_length ||
+		    memcmp(a[i].id, b[i].id, ID_LEN) != 0)
+			return 0;
+	return 1;
+}
+
+int repo_adopt_pack(struct repo *r, const uint8_t id[ID_LEN], uint64_t size,
+    const struct pack_entry *e, uint32_t n)
+{
+	struct pack_entry *te = NULL;
+	uint32_t tn = 0, known;
+	char name[80];
+	int rc;
+
+	repo_pack_name(id, name);
+	pthread_mutex_lock(&r->lock);
+	known = repo_pack_find(r, id);
+	pthread_mutex_unlock(&r->lock);
+	if (known != UINT32_MAX) {
+		info(2, "pack %s is indexed already", name);
+		return 1;
+	}
+	/* A plan that condemns its blobs deletes the pack (FORMAT.md 14.4):
+	 * they are stored again instead. */
+	for (uint32_t i = 0; i < n; i++)
+		if (repo_session_condemns(r, e[i].id)) {
+			info(1, "pack %s of an interrupted backup is condemned by a prune plan: "
+			    "its blobs are stored again", name);
+			return 1;
+		}
+	for (size_t c = 0; c < store_copies(r->store); c++) {
+		struct store *s = store_copy(r->store, c);
+		uint64_t sz;
+
+		rc = store_stat(s, name, &sz);
+		if (rc < 0)
+			return -1;
+		if (rc == 1 || sz != size) {
+			info(1, "pack %s of an interrupted backup is %s %s: its blobs are stored again",
+			    name, rc == 1 ? "missing from" : "of another size in", store_url(s));
+			return 1;
+		}
+	}
+	/* A key that can open the pack checks its trailer too; a write-only
+	 * key trusts the local record for what the pack holds. */
+	if (keyring_role(r->kr) != ROLE_WRITE) {
+		rc = repo_pack_entries(r, id, &te, &tn);
+		if (rc < 0) {
+			free(te);
+			return -1;
+		}
+		if (rc > 0 || tn != n || !entries_equal(te, e, n)) {
+			errmsg("warning: pack %s does not hold what the pack journal says; not "
+			    "used (its blobs are stored again)", name);
+			free(te);
+			return 1;
+		}
+		free(te);
+	}
+	pthread_mutex_lock(&r->lock);
+	note_pack(r, id, e, n);
+	pthread_mutex_unlock(&r->lock);
+	repo_session_note(r, 1, id);
+	return 0;
 }
 
 void repo_pack_free(struct repo *r)

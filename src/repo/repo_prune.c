@@ -293,6 +293,7 @@ struct session {
 	struct idlist plans;		/* plans read at the start */
 	struct idlist index;		/* index objects present after loading */
 	struct idlist own_index, own_packs;	/* written by this session */
+	struct idlist condemned;	/* blobs the plans read at the start condemn */
 };
 
 #define STALL_NS (INT64_C(2) * HEARTBEAT_SEC * 1000000000)
@@ -543,12 +544,19 @@ int repo_session_begin(struct repo *r)
 
 			if (e)
 				e->flags |= IE_CONDEMNED;
+			idl_push(&s->condemned, c.v[i].id);
 		}
+		idl_sort(&s->condemned);
 		if (c.n)
 			info(2, "%zu blob(s) are condemned by a prune plan: stored again if needed", c.n);
 	}
 	free(c.v);
 	return rc;
+}
+
+int repo_session_condemns(const struct repo *r, const uint8_t id[ID_LEN])
+{
+	return r->session != NULL && idl_has(&r->session->condemned, id);
 }
 
 /* end(r, mark): stop the heartbeat; write the end marker if mark. */
@@ -573,6 +581,7 @@ static int session_end(struct repo *r, int mark)
 	idl_free(&s->index);
 	idl_free(&s->own_index);
 	idl_free(&s->own_packs);
+	idl_free(&s->condemned);
 	free(s);
 	r->session = NULL;
 	return rc;
