@@ -6,9 +6,10 @@
 # compared with curl (List Blobs with metadata, every blob downloaded);
 # restored into a directory (user.twofold.* xattrs); after changing 1% of
 # the blobs the next backup GETs only those (counted by a proxy), and the
-# old and new snapshots restore the old and new states; a blob changed
-# between listing and reading is stored as it is now and reported; a
-# missing container, a wrong key and an expired SAS are clear errors.
+# old and new snapshots restore the old and new states; a blob rewritten
+# during the backup (while a proxy holds its GET) is stored as it is now
+# and reported; a missing container, a wrong key and an expired SAS are
+# clear errors.
 . "$(dirname "$0")/lib.sh"
 . "$TWOFOLD_TOP/tests/servers/azurite.sh"
 . "$TWOFOLD_TOP/tests/servers/faultproxy.sh"
@@ -232,13 +233,24 @@ while IFS= read -r nm; do
 done <"$T/names.new"
 [ $same -eq 1 ]; ok $? "a changed blob has its new content"
 
-# ---- a blob changed between listing and reading
-HOOK="curl -s -o /dev/null -X PUT -H 'x-ms-blob-type: BlockBlob' --data-binary changed-while-read '$AZURITE_URL/src/d5/s5/f5.bin?$SAS'"
-TWOFOLD_TEST_AFTER_LIST=$HOOK tf --no-cache backup "azure://$A/src" >/dev/null 2>"$T/err"; rc=$?
+# ---- a blob changed while the backup runs: a proxy holds the GET of
+# d5/s5/f5.bin until the test has rewritten that blob (straight at
+# Azurite) and opened the gate; the backup, reading everything again,
+# must notice (If-Match) and report it
+rm -f "$T/gate"
+fp_start hold "$AZURITE_PORT" -g "$T/gate" -t 60 -f hold:1:GET:/src/d5/s5/f5.bin || ok 1 "proxy starts"
+HOLDCS="BlobEndpoint=http://127.0.0.1:$FP_PORT/$A;SharedAccessSignature=$SAS_R"
+AZURE_STORAGE_CONNECTION_STRING=$HOLDCS tf --no-cache backup "azure://$A/src" >/dev/null 2>"$T/err" &
+bpid=$!
+fp_wait_fault hold hold /src/d5/s5/f5.bin; held=$?
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'x-ms-blob-type: BlockBlob' --data-binary changed-while-read \
+    "$AZURITE_URL/src/d5/s5/f5.bin?$SAS")
+touch "$T/gate"
+wait $bpid; rc=$?
 tf --json cat snapshot latest >"$T/snap.json"
-[ $rc -eq 0 ] && grep -q "d5/s5/f5.bin changed while it was read" "$T/err" &&
+[ $held -eq 0 ] && [ "$code" = 201 ] && [ $rc -eq 0 ] && grep -q "d5/s5/f5.bin changed while it was read" "$T/err" &&
     grep -q "changed_while_read.*d5/s5/f5.bin" "$T/snap.json"
-ok $? "a blob changed after the listing is reported and listed in the snapshot (exit $rc)"
+ok $? "a blob rewritten while the backup waits for it is reported and listed in the snapshot (HTTP $code, exit $rc)"
 tf dump latest "/azure/$A/src/d5/s5/f5.bin" >"$T/cw"
 [ "$(cat "$T/cw")" = changed-while-read ]; ok $? "and stored as it is now (If-Match caught the change)"
 
