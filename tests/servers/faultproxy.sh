@@ -12,6 +12,13 @@
 #                     logged a KIND fault on a target containing TEXT (a
 #                     hold fault is logged when the hold begins); 0 once
 #                     it has, 1 on time-out.
+#   fp_held_change NAME TEXT BACKUP CHANGE   a change while a client waits:
+#                     run the shell command BACKUP in the background,
+#                     wait until proxy NAME (started with -g $T/NAME.gate
+#                     and a hold fault) holds a request on TEXT, run the
+#                     shell command CHANGE (its output in FP_CHANGED),
+#                     open the gate and wait for BACKUP; its status is
+#                     returned, FP_HELD is 0 if the hold was seen.
 #
 # Needs $T (lib.sh) and $TWOFOLD_TOP; the binary is
 # tools/faultproxy next to $TWOFOLD_BIN (make test-bins).
@@ -75,4 +82,15 @@ fp_wait_fault() {
 		sleep 0.1
 		_fp_w=$((_fp_w + 1))
 	done
+}
+
+fp_held_change() {
+	rm -f "$T/$1.gate"
+	( eval "$3" ) &
+	_fp_b=$!
+	fp_wait_fault "$1" hold "$2"
+	FP_HELD=$?
+	FP_CHANGED=$(eval "$4")
+	touch "$T/$1.gate"
+	wait $_fp_b
 }
