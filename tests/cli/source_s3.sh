@@ -103,7 +103,7 @@ nb=$(grep -c '^200$' "$T/codes")
 # "KEY [size, content type, encoding, language, cache control,
 # disposition, metadata]" for those and the keys of SAMPLE (default: each
 # kind of object, and two changed below; aws takes ~0.5 s a call)
-SAMPLE="empty big/huge.bin d0/s0/f0.txt d0/s0/f1.json.gz d0/s0/f2.html d9/s9/f3.bin d3/s9/f3.bin d0/s0/f0.bin"
+SAMPLE="empty big/huge.bin d0/s0/f0.txt d0/s0/f1.json.gz d0/s0/f2.html d9/s9/f3.bin d0/s0/f3.bin d3/s9/f6.bin"
 s3aws() { aws --endpoint-url "$AWS_ENDPOINT_URL" "$@" 2>>"$T/aws.err"; }
 props() {
 	rm -rf "$3"
@@ -166,14 +166,16 @@ props "$B-dst" "sub/prefix/" "$T/p.sub" ""
     diff -r "$T/p.src/c/d3" "$T/p.sub/c/d3" >/dev/null
 ok $? "a part of the bucket restores below a prefix with its original keys"
 
-# ---- change 1%; the next backup GETs only those
+# ---- change 1% (10 existing .bin objects); the next backup GETs only those
 i=0
 for k in 0 1 2 3 4 5 6 7 8 9; do
+	key="d$k/s$(((k * 3) % 10))/f$((k % 7 + 3)).bin"
+	grep -q "^$key	" "$T/p.src/keys" || continue
 	head -c 500 /dev/urandom >"$T/new$k"
 	s3curl -o /dev/null -w '%{http_code}\n' -X PUT -H 'Content-Type: text/x-changed' -H "x-amz-meta-round: 2" \
-	    -T "$T/new$k" "$AWS_ENDPOINT_URL/$B/d$k/s$(((k * 3) % 10))/f$k.bin" | grep -q 200 && i=$((i + 1))
+	    -T "$T/new$k" "$AWS_ENDPOINT_URL/$B/$key" | grep -q 200 && i=$((i + 1))
 done
-[ $i -eq 10 ]; ok $? "changed 10 of $nb objects"
+[ $i -eq 10 ]; ok $? "changed 10 existing objects of $nb"
 props "$B" "" "$T/p.src2"
 fp_start proxy "${AWS_ENDPOINT_URL##*:}" || ok 1 "proxy starts"
 AWS_ENDPOINT_URL="http://127.0.0.1:$FP_PORT" reader tf backup "s3://$B" >"$T/id2" 2>"$T/err"; rc=$?
