@@ -77,12 +77,17 @@ BEGIN {
 			s = "quote \\\" backslash \\\\ unicode \\u00e9\\u20ac " i
 		else
 			s = ""
-		body = sprintf("{\"PartitionKey\":\"p%d\",\"RowKey\":\"r%05d\",\"S\":\"%s\",\"I32\":%d," \
-		    "\"I64@odata.type\":\"Edm.Int64\",\"I64\":\"%.0f\",\"D\":%d.25,\"B\":%s," \
+		# the ends of the Int32 and Int64 ranges; whole Doubles, annotated
+		i32 = i == 2 ? "2147483647" : i == 3 ? "-2147483648" : (i - 2500) ""
+		i64 = i == 2 ? "9223372036854775807" : i == 3 ? "-9223372036854775808" : \
+		    sprintf("%.0f", (i - 2500) * 1000000007)
+		d = i % 5 == 4 ? sprintf("\"D@odata.type\":\"Edm.Double\",\"D\":%d", i) : sprintf("\"D\":%d.25", i)
+		body = sprintf("{\"PartitionKey\":\"p%d\",\"RowKey\":\"r%05d\",\"S\":\"%s\",\"I32\":%s," \
+		    "\"I64@odata.type\":\"Edm.Int64\",\"I64\":\"%s\",%s,\"B\":%s," \
 		    "\"Bin@odata.type\":\"Edm.Binary\",\"Bin\":\"%s\",\"G@odata.type\":\"Edm.Guid\"," \
 		    "\"G\":\"c9da6455-213d-42c9-9a79-%012d\",\"T@odata.type\":\"Edm.DateTime\"," \
 		    "\"T\":\"2024-01-02T03:%02d:%02d.123Z\"}",
-		    i % 7, i, s, i - 2500, (i - 2500) * 1000000007, i, i % 2 ? "false" : "true",
+		    i % 7, i, s, i32, i64, d, i % 2 ? "false" : "true",
 		    b64("bin" i), i, int(i / 60) % 60, i % 60)
 		gsub(/\\/, "&&", body)
 		gsub(/"/, "\\\"", body)
@@ -143,13 +148,18 @@ n=$(grep -c '"RowKey": ' "$T/az.dstt")
 cmp -s "$T/az.srct" "$T/az.dstt" || diff "$T/az.srct" "$T/az.dstt" | head -6 | sed 's/^/# /'
 cmp -s "$T/az.srct" "$T/az.dstt" && [ "$n" -eq $N ]
 ok $? "az storage entity query reads the same $n entities, values and types from both tables ($(($(date +%s) - t0)) s)"
-awk '/^  \{/ { e = "" } { e = e $0 } /^  \}/ && e ~ /"RowKey": "r00001"/ { print e }' "$T/az.dstt" | tr -d ' ' >"$T/az.one"
-for p in '"PartitionKey":"p1"' '"B":false' '"Bin":"YmluMQ=="' '"D":1.25' '"G":"c9da6455-213d-42c9-9a79-000000000001"' \
-    '"I32":-2499' '"I64":{"edm_type":"Edm.Int64","value":-2499000017493}' \
-    '"S":"quote\"backslash\\unicodeé€1"' '"T":"2024-01-02T03:00:01.123000+00:00"'; do
-	grep -qF "$p" "$T/az.one" || { echo "# az shows no $p in: $(cat "$T/az.one")"; false; }
+# azone ROWKEY: that entity as az showed it in az.dstt, on one line, no blanks
+azone() { awk -v k="\"RowKey\": \"$1\"" '/^  \{/ { e = "" } { e = e $0 } /^  \}/ && index(e, k) { print e }' "$T/az.dstt" | tr -d ' '; }
+{ azone r00001; azone r00002; azone r00003; azone r00004; } >"$T/az.some"
+for p in '"PartitionKey":"p1","RowKey":"r00001"' '"B":false' '"Bin":"YmluMQ=="' '"D":1.25' \
+    '"G":"c9da6455-213d-42c9-9a79-000000000001"' '"I32":-2499' '"I64":{"edm_type":"Edm.Int64","value":-2499000017493}' \
+    '"S":"quote\"backslash\\unicodeé€1"' '"T":"2024-01-02T03:00:01.123000+00:00"' \
+    '"I32":2147483647,"I64":{"edm_type":"Edm.Int64","value":9223372036854775807},"PartitionKey":"p2"' \
+    '"I32":-2147483648,"I64":{"edm_type":"Edm.Int64","value":-9223372036854775808},"PartitionKey":"p3"' \
+    '"D":4.0,"G":"c9da6455-213d-42c9-9a79-000000000004"'; do
+	grep -qF "$p" "$T/az.some" || { echo "# az shows no $p in:"; sed 's/^/# /' "$T/az.some"; false; }
 done
-ok $? "az reads the restored entity r00001 with the typed values that were inserted"
+ok $? "az reads the restored entities r00001..r00004 with the typed values inserted (the ends of Int32 and Int64, a whole Double)"
 
 # annots TABLE: "ROWKEY NAME@odata.type":"Edm.TYPE" for every annotated
 # property of every entity (curl, Query Entities with fullmetadata, paged
