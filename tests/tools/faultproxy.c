@@ -663,6 +663,11 @@ static void serve(struct client *cl)
 					break;
 				nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
 			}
+			/* a fresh upstream connection: the server may have
+			 * closed an idle one meanwhile */
+			if (cl->u.fd >= 0)
+				close(cl->u.fd);
+			cl->u.fd = -1;
 			kind = -1;
 		}
 		if (rq.expect && write_all(cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 0)
