@@ -519,13 +519,6 @@ static int one(struct bctx *c, struct source *src, uint8_t root_id[ID_LEN], int6
 	}
 	if (!bk_opts(c)->no_cache && prev_root(&sc, prev))
 		plan(&sc, prev);
-	{
-		/* for tests only: change the source between listing and reading */
-		const char *hook = getenv("TWOFOLD_TEST_AFTER_LIST");
-
-		if (hook && hook[0] && system(hook) != 0)
-			info(1, "twofold: TWOFOLD_TEST_AFTER_LIST failed");
-	}
 	fetch = xcalloc(sc.n + 1, sizeof *fetch);
 	for (size_t i = 0; i < sc.n; i++) {
 		bk_add_total(c, sc.v[i].o.size);

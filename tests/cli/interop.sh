@@ -7,21 +7,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../servers/azurite.sh"
 . "$(dirname "$0")/../servers/rgw.sh"
+. "$(dirname "$0")/../servers/clients.sh"
 
-# The clients, from Debian's archive (root installs them; CI is root).
-need=""
-command -v aws >/dev/null 2>&1 || need="$need awscli"
-command -v az >/dev/null 2>&1 || need="$need azure-cli"
-if [ -n "$need" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "interop needs:$need; as root run: apt-get install -y --no-install-recommends$need" >&2
-		exit 1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need >/dev/null 2>&1 ||
-	    { apt-get update -q >/dev/null 2>&1 &&
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need >/dev/null 2>&1; }
-fi
-command -v aws >/dev/null && command -v az >/dev/null; ok $? "aws and az CLIs are installed"
+clients_install aws az; ok $? "aws and az CLIs are installed"
 
 RGW_ON_EXIT='azurite_stop; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"'
 azurite_start; ok $? "Azurite starts"
@@ -60,10 +48,7 @@ verify() {
 }
 
 # --- Azure: az storage blob against Azurite
-export AZURE_CONFIG_DIR="$T/az"
-mkdir -p "$AZURE_CONFIG_DIR"
-printf '{"versions": {"update_time": "2099-01-01 00:00:00.000000"}}\n' >"$AZURE_CONFIG_DIR/versionCheck.json"
-export AZURE_CORE_COLLECT_TELEMETRY=false AZURE_CORE_ONLY_SHOW_ERRORS=true
+az_setup
 TWOFOLD_REPOSITORY="azure://$AZURITE_ACCOUNT/interop/repo" tf init; ok $? "init on Azurite"
 TWOFOLD_REPOSITORY="azure://$AZURITE_ACCOUNT/interop/repo" tf backup "$T/src" >/dev/null; ok $? "backup to Azurite"
 az storage blob list --container-name interop --connection-string "$AZURE_STORAGE_CONNECTION_STRING" \
@@ -78,7 +63,7 @@ ok $? "az storage blob download-batch"
 verify "$T/az.dl/repo" "Azure"
 
 # --- S3: aws s3 against RGW
-export AWS_EC2_METADATA_DISABLED=true
+aws_setup
 TWOFOLD_REPOSITORY="s3://interop/repo" tf init; ok $? "init on RGW"
 TWOFOLD_REPOSITORY="s3://interop/repo" tf backup "$T/src" >/dev/null; ok $? "backup to RGW"
 aws --endpoint-url "$AWS_ENDPOINT_URL" s3api list-objects-v2 --bucket interop --prefix repo/ \

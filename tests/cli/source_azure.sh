@@ -3,15 +3,18 @@
 # blobs (nested prefixes, odd names, user metadata, content types and
 # encodings, a 0-byte blob, one over 64 MiB) backed up into a local
 # repository with a read-only SAS, restored into a fresh container and
-# compared with curl (List Blobs with metadata, every blob downloaded);
+# compared with the az CLI (az storage blob list with metadata, every blob
+# downloaded);
 # restored into a directory (user.twofold.* xattrs); after changing 1% of
 # the blobs the next backup GETs only those (counted by a proxy), and the
-# old and new snapshots restore the old and new states; a blob changed
-# between listing and reading is stored as it is now and reported; a
-# missing container, a wrong key and an expired SAS are clear errors.
+# old and new snapshots restore the old and new states; a blob rewritten
+# during the backup (while a proxy holds its GET) is stored as it is now
+# and reported; a missing container, a wrong key and an expired SAS are
+# clear errors.
 . "$(dirname "$0")/lib.sh"
 . "$TWOFOLD_TOP/tests/servers/azurite.sh"
 . "$TWOFOLD_TOP/tests/servers/faultproxy.sh"
+. "$TWOFOLD_TOP/tests/servers/clients.sh"
 trap 'fp_stop_all; azurite_stop; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
 
 if ! azurite_start 2>"$T/azurite.err"; then
@@ -20,6 +23,8 @@ if ! azurite_start 2>"$T/azurite.err"; then
 	done_testing
 fi
 ok 0 "Azurite starts on port $AZURITE_PORT"
+clients_install az; ok $? "the az CLI is installed"
+az_setup
 export TWOFOLD_REPOSITORY="$T/repo"
 A=$AZURITE_ACCOUNT
 KEYCS=$AZURE_STORAGE_CONNECTION_STRING
@@ -70,7 +75,10 @@ curlk() {
 # blob NAME SIZE CONTENT-TYPE [HEADER]...: write a file, queue its upload
 blob() {
 	n=$((n + 1))
-	head -c "$2" /dev/urandom >"$T/data/$n"
+	case $1 in
+	*.gz) head -c "$2" /dev/urandom | gzip -c -n >"$T/data/$n" ;;	# az decodes it
+	*) head -c "$2" /dev/urandom >"$T/data/$n" ;;
+	esac
 	{
 		printf 'url = "%s/src/%s?%s"\nupload-file = "%s"\n' "$AZURITE_URL" "$(pe "$1")" "$SAS" "$T/data/$n"
 		printf 'header = "x-ms-blob-type: BlockBlob"\nheader = "Expect:"\nheader = "Content-Type: %s"\n' "$3"
@@ -111,41 +119,39 @@ curl -s -o /dev/null -w '%{http_code}\n' -X PUT -H 'x-ms-blob-type: BlockBlob' -
 nb=$(grep -c '^201$' "$T/codes")
 [ "$nb" -eq $((n + 1)) ]; ok $? "made the source container: $nb blobs ($(($(date +%s) - t0)) s)"
 
-# norm CONTAINER SAS: every blob's name, size, properties and metadata,
-# one line each (times, ETags and the container name left out)
-norm() {
-	_m=""
-	: >"$T/norm.$1"
-	while :; do
-		curl -s "$AZURITE_URL/$1?restype=container&comp=list&include=metadata&maxresults=5000$_m&$2" >"$T/page"
-		sed 's/<Blob>/\n<Blob>/g' "$T/page" | grep '^<Blob>' |
-		    sed 's/<Creation-Time>[^<]*<\/Creation-Time>//; s/<Last-Modified>[^<]*<\/Last-Modified>//;
-			 s/<Etag>[^<]*<\/Etag>//; s/<AccessTierChangeTime>[^<]*<\/AccessTierChangeTime>//;
-			 s/<ServerEncrypted>[^<]*<\/ServerEncrypted>//;
-			 s/<\/Blobs>.*//' >>"$T/norm.$1"
-		_nm=$(sed -n 's/.*<NextMarker>\([^<]*\)<\/NextMarker>.*/\1/p' "$T/page")
-		[ -n "$_nm" ] || break
-		_m="&marker=$(urlenc "$_nm")"
-	done
-	cat "$T/norm.$1"
+# azlist CONTAINER: every blob's name, size, properties (content type,
+# encoding, language, cache control, disposition, MD5) and metadata, one
+# line each as JSON (az sorts the keys of the properties and the metadata),
+# as the independent client az storage blob list reports them
+azlist() {
+	az storage blob list -c "$1" --include m --num-results '*' --connection-string "$KEYCS" -o json \
+	    --query '[].[name, properties.contentLength, properties.contentSettings, metadata]' 2>>"$T/az.err" |
+	    awk '{ t = $0; sub(/^ +/, "", t); i = length($0) - length(t) }
+		i == 2 && t ~ /^\[/ { l = "" } i >= 2 { l = l t } i == 2 && t ~ /^\]/ { sub(/,$/, "", l); print l }'
 }
-# fetchall CONTAINER SAS DIR: download every blob into DIR/1, DIR/2, ... in
-# listing order
-fetchall() {
-	mkdir -p "$3"
-	rm -f "$T"/fcfg.*
+# azget CONTAINER DIR: every blob's content into DIR: az storage blob
+# download-batch (d*, 1100 blobs) and download (big/huge.bin); the few odd
+# names az cannot fetch (its client drops "." and ".." segments, and
+# "odd/trailing/" or "both" beside "both/inner" cannot be files) with
+# curl, into DIR/odd/1, 2, ... in listing order
+azget() {
+	rm -rf "$2" "$T"/fcfg.*
+	mkdir -p "$2/odd"
+	az storage blob download-batch -s "$1" -d "$2" --pattern 'd*' --max-connections 8 --no-progress \
+	    --connection-string "$KEYCS" -o none 2>>"$T/az.err" &&
+	    az storage blob download -c "$1" -n big/huge.bin -f "$2/big" --no-progress \
+		--connection-string "$KEYCS" -o none 2>>"$T/az.err" || return 1
 	_i=0
-	sed -n 's/^<Blob><Name[^>]*>\([^<]*\)<\/Name>.*/\1/p' "$T/norm.$1" |
-	    sed 's/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&apos;/'"'"'/g; s/&amp;/\&/g' >"$T/names.$1"
-	while IFS= read -r _nm; do
+	_sas=$(mksas rl "$FUTURE" "$1")
+	azlist "$1" | sed -n 's/^\["\([^"]*\)",.*/\1/p' | grep -v '^d\|^big/huge.bin$' |
+	    while IFS= read -r _nm; do
 		_i=$((_i + 1))
-		printf 'url = "%s/%s/%s?%s"\noutput = "%s/%d"\nnext\n' "$AZURITE_URL" "$1" "$(pe "$_nm")" "$2" "$3" $_i >>"$T/fcfg.$((_i % 8))"
-	done <"$T/names.$1"
+		printf 'url = "%s/%s/%s?%s"\noutput = "%s/odd/%d"\nnext\n' "$AZURITE_URL" "$1" "$(pe "$_nm")" "$_sas" "$2" $_i
+	    done >"$T/fcfg.0"
 	curlk "$T/fcfg" >/dev/null
 }
-
-norm src "$SAS" >"$T/l.src"
-[ "$(wc -l <"$T/l.src")" -eq "$nb" ]; ok $? "List Blobs shows all $nb blobs"
+azlist src >"$T/l.src"
+[ "$(wc -l <"$T/l.src")" -eq "$nb" ]; ok $? "az storage blob list shows all $nb blobs"
 
 # ---- backup with a read-only SAS (r, l)
 tf init; ok $? "init a local repository"
@@ -160,18 +166,17 @@ grep -q "^/azure/$A/src/d9/s9/f10.bin$" "$T/ls" && grep -q "^/azure/$A/src/big/h
 [ $? -eq 0 ] || grep odd "$T/ls" | sed 's/^/# /'
 ok $([ $? -eq 0 ]; echo $?) "the snapshot holds /azure/$A/src with nested prefixes and encoded odd names"
 
-# ---- restore into a fresh container, compare with curl
+# ---- restore into a fresh container, compare with az
 t0=$(date +%s)
 tf restore latest --include "/azure/$A/src" --target "azure://$A/dst"; rc=$?
 ok $rc "restore into azure://$A/dst ($(($(date +%s) - t0)) s)"
-SAS_D=$(mksas racwdl "$FUTURE" dst)
-norm dst "$SAS_D" >"$T/l.dst"
+azlist dst >"$T/l.dst"
 cmp -s "$T/l.src" "$T/l.dst" || diff "$T/l.src" "$T/l.dst" | head -6 | cut -c1-900 | sed 's/^/# /'
 cmp -s "$T/l.src" "$T/l.dst"; ok $? "names, sizes, content types, encodings, languages, cache control, disposition, MD5 and metadata are identical ($(wc -l <"$T/l.dst") blobs)"
-fetchall src "$SAS" "$T/get.src"
-fetchall dst "$SAS_D" "$T/get.dst"
-diff -r "$T/get.src" "$T/get.dst" >/dev/null && [ "$(ls "$T/get.dst" | wc -l)" -eq "$nb" ]
-ok $? "every blob's content is identical (downloaded with curl)"
+t0=$(date +%s)
+azget src "$T/get.src" && azget dst "$T/get.dst" && diff -r "$T/get.src" "$T/get.dst" >/dev/null &&
+    [ "$(find "$T/get.dst" -type f | wc -l)" -eq "$nb" ]
+ok $? "every blob's content is identical (downloaded by az, $(find "$T/get.dst" -type f | wc -l) blobs, $(($(date +%s) - t0)) s)"
 
 # ---- restore into a directory: files with user.twofold.* xattrs
 tf restore latest --include "/azure/$A/src" --target "$T/dir"; rc=$?
@@ -186,17 +191,19 @@ else
 	ok 0 "# SKIP no user xattrs on this file system"
 fi
 
-# ---- change 1% of the blobs; the next backup GETs only those
+# ---- change 1% of the blobs (11 existing ones); the next backup GETs only
+# those
 i=0
 for k in 0 1 2 3 4 5 6 7 8 9 10; do
-	name="d$((k % 10))/s$(((k * 3) % 10))/f$k.bin"
+	name="d$k/s$(((k * 3) % 10))/f$((k % 8 + 3)).bin"
 	[ $k -eq 10 ] && name="odd/sp ace.txt"
+	grep -qF "[\"$name\"," "$T/l.src" || continue
 	head -c 500 /dev/urandom >"$T/new$k"
 	curl -s -o /dev/null -w '%{http_code}\n' -X PUT -H 'x-ms-blob-type: BlockBlob' -H 'Content-Type: text/x-changed' \
 	    --data-binary @"$T/new$k" "$AZURITE_URL/src/$(pe "$name")?$SAS" | grep -q 201 && i=$((i + 1))
 done
-ok $([ $i -eq 11 ]; echo $?) "changed 11 of $nb blobs"
-norm src "$SAS" >"$T/l.src2"
+ok $([ $i -eq 11 ]; echo $?) "changed 11 existing blobs of $nb"
+azlist src >"$T/l.src2"
 fp_start proxy "$AZURITE_PORT" || ok 1 "proxy starts"
 PROXYCS="BlobEndpoint=http://127.0.0.1:$FP_PORT/$A;SharedAccessSignature=$SAS_R"
 AZURE_STORAGE_CONNECTION_STRING=$PROXYCS tf backup "azure://$A/src" >"$T/id2" 2>"$T/err"; rc=$?
@@ -219,26 +226,30 @@ ok $? "and gives the same tree as the clean backup of the same state (full dedup
 # ---- the old snapshot restores the old state, the new one the new state
 tf restore "$(cat "$T/id1")" --include "/azure/$A/src" --target "azure://$A/old"; rc1=$?
 tf restore "$(cat "$T/id2")" --include "/azure/$A/src" --target "azure://$A/new"; rc2=$?
-norm old "$(mksas rl "$FUTURE" old)" >"$T/l.old"
-norm new "$(mksas rl "$FUTURE" new)" >"$T/l.new"
+azlist old >"$T/l.old"
+azlist new >"$T/l.new"
 [ $rc1 -eq 0 ] && cmp -s "$T/l.old" "$T/l.src"; ok $? "the first snapshot restores the old container"
 [ $rc2 -eq 0 ] && cmp -s "$T/l.new" "$T/l.src2" && ! cmp -s "$T/l.src" "$T/l.src2"
 ok $? "the second snapshot restores the changed container"
-fetchall new "$(mksas rl "$FUTURE" new)" "$T/get.new"
-k=0; same=0
-while IFS= read -r nm; do
-	k=$((k + 1))
-	[ "$nm" = "odd/sp ace.txt" ] && cmp -s "$T/get.new/$k" "$T/new10" && same=1
-done <"$T/names.new"
-[ $same -eq 1 ]; ok $? "a changed blob has its new content"
+az storage blob download -c new -n "odd/sp ace.txt" -f "$T/got10" --no-progress --connection-string "$KEYCS" \
+    -o none 2>>"$T/az.err" && cmp -s "$T/got10" "$T/new10"
+ok $? "a changed blob has its new content (az storage blob download)"
 
-# ---- a blob changed between listing and reading
-HOOK="curl -s -o /dev/null -X PUT -H 'x-ms-blob-type: BlockBlob' --data-binary changed-while-read '$AZURITE_URL/src/d5/s5/f5.bin?$SAS'"
-TWOFOLD_TEST_AFTER_LIST=$HOOK tf --no-cache backup "azure://$A/src" >/dev/null 2>"$T/err"; rc=$?
+# ---- a blob changed while the backup runs: a proxy holds the GET of
+# d5/s5/f5.bin until the test has rewritten that blob (straight at
+# Azurite) and opened the gate; the backup, reading everything again,
+# must notice (If-Match) and report it
+fp_start hold "$AZURITE_PORT" -g "$T/hold.gate" -t 60 -f hold:1:GET:/src/d5/s5/f5.bin || ok 1 "proxy starts"
+HOLDCS="BlobEndpoint=http://127.0.0.1:$FP_PORT/$A;SharedAccessSignature=$SAS_R"
+fp_held_change hold /src/d5/s5/f5.bin \
+    'AZURE_STORAGE_CONNECTION_STRING=$HOLDCS tf --no-cache backup "azure://$A/src" >/dev/null 2>"$T/err"' \
+    'curl -s -o /dev/null -w %{http_code} -X PUT -H "x-ms-blob-type: BlockBlob" --data-binary changed-while-read \
+	"$AZURITE_URL/src/d5/s5/f5.bin?$SAS"'
+rc=$?
 tf --json cat snapshot latest >"$T/snap.json"
-[ $rc -eq 0 ] && grep -q "d5/s5/f5.bin changed while it was read" "$T/err" &&
-    grep -q "changed_while_read.*d5/s5/f5.bin" "$T/snap.json"
-ok $? "a blob changed after the listing is reported and listed in the snapshot (exit $rc)"
+[ $FP_HELD -eq 0 ] && [ "$FP_CHANGED" = 201 ] && [ $rc -eq 0 ] &&
+    grep -q "d5/s5/f5.bin changed while it was read" "$T/err" && grep -q "changed_while_read.*d5/s5/f5.bin" "$T/snap.json"
+ok $? "a blob rewritten while the backup waits for it is reported and listed in the snapshot (HTTP $FP_CHANGED, exit $rc)"
 tf dump latest "/azure/$A/src/d5/s5/f5.bin" >"$T/cw"
 [ "$(cat "$T/cw")" = changed-while-read ]; ok $? "and stored as it is now (If-Match caught the change)"
 
@@ -249,8 +260,8 @@ tf -r "$T/repo2" -r "azure://$A/repo/two" init && tf -r "$T/repo2" -r "azure://$
 ok $? "backup of the container into a local + Azure repository (-r A -r B)"
 mkcontainer fromcloud >/dev/null
 tf -r "azure://$A/repo/two" restore latest --include "/azure/$A/src" --target "azure://$A/fromcloud"; rc=$?
-norm src "$SAS" >"$T/l.src3"
-norm fromcloud "$(mksas rl "$FUTURE" fromcloud)" >"$T/l.fromcloud"
+azlist src >"$T/l.src3"
+azlist fromcloud >"$T/l.fromcloud"
 [ $rc -eq 0 ] && cmp -s "$T/l.src3" "$T/l.fromcloud"; ok $? "the cloud copy alone restores it into another container"
 
 # ---- errors

@@ -4,13 +4,16 @@
 # encodings, a 0-byte object, one over 64 MiB) backed up into a local
 # repository by a read-only user (a bucket policy allowing only
 # s3:ListBucket and s3:GetObject), restored into a fresh bucket and a
-# prefix of it, and compared with curl --aws-sigv4 (HEAD of every object,
-# every object downloaded); after changing 1% of the objects the next
-# backup GETs only those (counted by a proxy), and both snapshots restore
-# their own state; a missing bucket and a wrong secret are clear errors.
+# prefix of it, and compared with the aws CLI (s3api list-objects-v2, s3
+# sync of every object, s3api get-object of each kind of object); after
+# changing 1% of the objects the next backup GETs only those (counted by a
+# proxy), and both snapshots restore their own state; an object rewritten
+# during the backup (while a proxy holds its GET) is stored as it is now
+# and reported; a missing bucket and a wrong secret are clear errors.
 . "$(dirname "$0")/lib.sh"
 . "$TWOFOLD_TOP/tests/servers/rgw.sh"
 . "$TWOFOLD_TOP/tests/servers/faultproxy.sh"
+. "$TWOFOLD_TOP/tests/servers/clients.sh"
 
 RGW_ON_EXIT='fp_stop_all; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"'
 t0=$(date +%s)
@@ -92,52 +95,40 @@ nb=$(grep -c '^200$' "$T/codes")
 [ "$nb" -gt 1 ] || { head -3 "$T/cfg.1.err"; sort "$T/codes" | uniq -c; } | sed "s/^/# /"
 [ "$nb" -eq $((n + 1)) ]; ok $? "made the source bucket: $nb objects ($(($(date +%s) - t0)) s)"
 
-# keys BUCKET: every key (ListObjectsV2, paging)
-keys() {
-	_tok=""
-	: >"$T/keys.$1"
-	while :; do
-		if [ -n "$_tok" ]; then
-			_q="continuation-token=$(pe "$_tok" | sed 's|/|%2F|g')&list-type=2"
-		else
-			_q="list-type=2"
-		fi
-		s3curl "$AWS_ENDPOINT_URL/$1?$_q" >"$T/listing"
-		sed 's/<Key>/\n<Key>/g' "$T/listing" | sed -n 's/^<Key>\([^<]*\)<\/Key>.*/\1/p' |
-		    sed 's/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&apos;/'"'"'/g; s/&amp;/\&/g' | awk 1 >>"$T/keys.$1"
-		grep -q '<IsTruncated>true</IsTruncated>' "$T/listing" || break
-		_tok=$(sed -n 's/.*<NextContinuationToken>\([^<]*\)<.*/\1/p' "$T/listing")
-		[ -n "$_tok" ] || break
-	done
-	cat "$T/keys.$1"
-}
-# props BUCKET PREFIX DIR: HEAD and GET of every key (listed under PREFIX,
-# shown without it); DIR/props: "KEY | header: value | ..." per key,
-# DIR/1, DIR/2... the contents in key order
+# props BUCKET PREFIX DIR [SAMPLE]: the objects below PREFIX (shown without
+# it) as the independent aws CLI sees them: DIR/keys, every key and size
+# (s3api list-objects-v2); DIR/c/..., every content (s3 sync) but of the
+# keys that are no file names (odd/..., both beside both/inner, a 300-byte
+# segment), which s3api get-object puts in DIR/g/1, 2, ...; DIR/props,
+# "KEY [size, content type, encoding, language, cache control,
+# disposition, metadata]" for those and the keys of SAMPLE (default: each
+# kind of object, and two changed below; aws takes ~0.5 s a call)
+SAMPLE="empty big/huge.bin d0/s0/f0.txt d0/s0/f1.json.gz d0/s0/f2.html d9/s9/f3.bin d0/s0/f3.bin d3/s9/f6.bin"
+s3aws() { aws --endpoint-url "$AWS_ENDPOINT_URL" "$@" 2>>"$T/aws.err"; }
 props() {
-	rm -rf "$3" "$T"/hcfg.*
-	mkdir -p "$3"
-	keys "$1" | sed -n "s|^$2||p" >"$3/keys"
+	rm -rf "$3"
+	mkdir -p "$3/c" "$3/g" "$3/s"
+	s3aws s3api list-objects-v2 --bucket "$1" --prefix "$2" --query 'Contents[].[Key, Size]' --output text |
+	    sed -n "s|^$2||p" >"$3/keys"
+	s3aws s3 sync --only-show-errors --exclude 'odd/*' --exclude 'both' --exclude 'both/*' \
+	    --exclude 'long/*' "s3://$1/$2" "$3/c"
 	_i=0
-	while IFS= read -r _k; do
+	{ cut -f1 "$3/keys" | grep -E '^(odd/|both$|both/|long/)' | sed 's|^|g |'
+	  [ -z "${4-$SAMPLE}" ] || printf 's %s\n' ${4-$SAMPLE}; } | while read -r _d _k; do
 		_i=$((_i + 1))
-		printf 'url = "%s/%s/%s%s"\nuser = "%s:%s"\naws-sigv4 = "aws:amz:%s:s3"\nheader = "x-amz-content-sha256: UNSIGNED-PAYLOAD"\ndump-header = "%s/h%d"\noutput = "%s/%d"\nnext\n' \
-		    "$AWS_ENDPOINT_URL" "$1" "$2" "$(pe "$_k")" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_REGION" \
-		    "$3" $_i "$3" $_i >>"$T/hcfg.$((_i % 8))"
-	done <"$3/keys"
-	curlk "$T/hcfg" >/dev/null
-	_i=0
-	while IFS= read -r _k; do
-		_i=$((_i + 1))
-		printf '%s' "$_k"
-		tr -d '\r' <"$3/h$_i" | grep -iE '^(content-type|content-encoding|content-language|cache-control|content-disposition|content-length|x-amz-meta-[a-z0-9-]*):' |
-		    tr 'A-Z' 'a-z' | sort | tr '\n' '|'
+		printf '%s ' "$_k"
+		s3aws s3api get-object --bucket "$1" --key "$2$_k" "$3/$_d/$_i" --output json \
+		    --query '[ContentLength, ContentType, ContentEncoding, ContentLanguage, CacheControl, ContentDisposition, Metadata]' |
+		    tr -d '\n' | tr -s ' '
 		echo
-		rm -f "$3/h$_i"
-	done <"$3/keys" >"$3/props"
+	done >"$3/props"
 }
+clients_install aws; ok $? "the aws CLI is installed"
+aws_setup
 props "$B" "" "$T/p.src"
-[ "$(wc -l <"$T/p.src/props")" -eq "$nb" ]; ok $? "ListObjectsV2 and HEAD show all $nb objects"
+[ "$(wc -l <"$T/p.src/keys")" -eq "$nb" ] && [ "$(find "$T/p.src/c" "$T/p.src/g" -type f | wc -l)" -eq "$nb" ] &&
+    [ "$(grep -c '^d0/s0/f2.html \[.*"text/html"' "$T/p.src/props")" -eq 1 ]
+ok $? "aws s3api list-objects-v2 lists and aws s3 sync and s3api get-object download all $nb objects"
 
 # ---- a read-only user: ListBucket and GetObject only
 rgw_user reader READERKEY0001 reader-secret-0001 >/dev/null 2>&1
@@ -166,21 +157,25 @@ tf restore latest --include "/s3/$B" --target "s3://$B-dst"; rc=$?
 ok $rc "restore into s3://$B-dst ($(($(date +%s) - t0)) s)"
 props "$B-dst" "" "$T/p.dst"
 cmp -s "$T/p.src/props" "$T/p.dst/props" || diff "$T/p.src/props" "$T/p.dst/props" | head -4 | sed 's/^/# /'
-cmp -s "$T/p.src/props" "$T/p.dst/props"; ok $? "keys, sizes, content types, encodings, languages, cache control, disposition and metadata are identical"
-diff -r -x props "$T/p.src" "$T/p.dst" >/dev/null; ok $? "every object's content is identical (downloaded with curl)"
+cmp -s "$T/p.src/keys" "$T/p.dst/keys" && cmp -s "$T/p.src/props" "$T/p.dst/props"
+ok $? "keys and sizes, and (aws s3api get-object) content types, encodings, languages, cache control, disposition and metadata are identical"
+diff -r "$T/p.src" "$T/p.dst" >/dev/null; ok $? "every object's content is identical (downloaded by aws)"
 tf restore latest --include "/s3/$B/d3" --target "s3://$B-dst/sub/prefix"; rc=$?
-props "$B-dst" "sub/prefix/" "$T/p.sub"
-[ $rc -eq 0 ] && [ "$(wc -l <"$T/p.sub/keys")" -eq 100 ] && grep -q '^d3/s0/f0.txt' "$T/p.sub/keys"
+props "$B-dst" "sub/prefix/" "$T/p.sub" ""
+[ $rc -eq 0 ] && [ "$(wc -l <"$T/p.sub/keys")" -eq 100 ] && grep -q '^d3/s0/f0.txt	' "$T/p.sub/keys" &&
+    diff -r "$T/p.src/c/d3" "$T/p.sub/c/d3" >/dev/null
 ok $? "a part of the bucket restores below a prefix with its original keys"
 
-# ---- change 1%; the next backup GETs only those
+# ---- change 1% (10 existing .bin objects); the next backup GETs only those
 i=0
 for k in 0 1 2 3 4 5 6 7 8 9; do
+	key="d$k/s$(((k * 3) % 10))/f$((k % 7 + 3)).bin"
+	grep -q "^$key	" "$T/p.src/keys" || continue
 	head -c 500 /dev/urandom >"$T/new$k"
 	s3curl -o /dev/null -w '%{http_code}\n' -X PUT -H 'Content-Type: text/x-changed' -H "x-amz-meta-round: 2" \
-	    -T "$T/new$k" "$AWS_ENDPOINT_URL/$B/d$k/s$(((k * 3) % 10))/f$k.bin" | grep -q 200 && i=$((i + 1))
+	    -T "$T/new$k" "$AWS_ENDPOINT_URL/$B/$key" | grep -q 200 && i=$((i + 1))
 done
-[ $i -eq 10 ]; ok $? "changed 10 of $nb objects"
+[ $i -eq 10 ]; ok $? "changed 10 existing objects of $nb"
 props "$B" "" "$T/p.src2"
 fp_start proxy "${AWS_ENDPOINT_URL##*:}" || ok 1 "proxy starts"
 AWS_ENDPOINT_URL="http://127.0.0.1:$FP_PORT" reader tf backup "s3://$B" >"$T/id2" 2>"$T/err"; rc=$?
@@ -193,10 +188,26 @@ tf restore "$(cat "$T/id1")" --include "/s3/$B" --target "s3://$B-old"; rc1=$?
 tf restore "$(cat "$T/id2")" --include "/s3/$B" --target "s3://$B-new"; rc2=$?
 props "$B-old" "" "$T/p.old"
 props "$B-new" "" "$T/p.new"
-[ $rc1 -eq 0 ] && cmp -s "$T/p.old/props" "$T/p.src/props"; ok $? "the first snapshot restores the old bucket"
-[ $rc2 -eq 0 ] && cmp -s "$T/p.new/props" "$T/p.src2/props" && ! cmp -s "$T/p.src/props" "$T/p.src2/props"
-ok $? "the second snapshot restores the changed bucket (properties)"
-diff -r -x props "$T/p.new" "$T/p.src2" >/dev/null; ok $? "the second snapshot restores the changed bucket (contents)"
+[ $rc1 -eq 0 ] && diff -r "$T/p.old" "$T/p.src" >/dev/null; ok $? "the first snapshot restores the old bucket"
+[ $rc2 -eq 0 ] && cmp -s "$T/p.new/props" "$T/p.src2/props" && ! cmp -s "$T/p.src/props" "$T/p.src2/props" &&
+    cmp -s "$T/p.new/keys" "$T/p.src2/keys"
+ok $? "the second snapshot restores the changed bucket (keys, sizes, properties)"
+diff -r "$T/p.new" "$T/p.src2" >/dev/null; ok $? "the second snapshot restores the changed bucket (contents)"
+
+# ---- an object rewritten while the backup waits for it: a proxy holds
+# the GET of d7/s7/f7.bin until the test has rewritten it (straight at
+# RGW); the backup (reading everything again) notices (If-Match) and
+# reports it
+fp_start hold "${AWS_ENDPOINT_URL##*:}" -g "$T/hold.gate" -t 60 -f "hold:1:GET:/$B/d7/s7/f7.bin" || ok 1 "proxy starts"
+fp_held_change hold "/$B/d7/s7/f7.bin" \
+    'AWS_ENDPOINT_URL="http://127.0.0.1:$FP_PORT" reader tf --no-cache backup "s3://$B" >/dev/null 2>"$T/err"' \
+    's3curl -o /dev/null -w %{http_code} -X PUT --data-binary changed-while-read "$AWS_ENDPOINT_URL/$B/d7/s7/f7.bin"'
+rc=$?
+tf --json cat snapshot latest >"$T/snap.json"
+[ $FP_HELD -eq 0 ] && [ "$FP_CHANGED" = 200 ] && [ $rc -eq 0 ] &&
+    grep -q "d7/s7/f7.bin changed while it was read" "$T/err" && grep -q "changed_while_read.*d7/s7/f7.bin" "$T/snap.json"
+ok $? "an object rewritten while the backup waits for it is reported and listed in the snapshot (HTTP $FP_CHANGED, exit $rc)"
+[ "$(tf dump latest "/s3/$B/d7/s7/f7.bin")" = changed-while-read ]; ok $? "and stored as it is now"
 
 # ---- errors
 tf backup "s3://nosuch-$$" 2>"$T/err"; rc=$?

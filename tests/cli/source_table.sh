@@ -1,28 +1,38 @@
 #!/bin/sh
 # source_table: an Azure table as a backup source (Azurite's table
-# service): 1205 entities (more than one 1000-entity page) with properties
-# of every EDM type (Binary, Boolean, DateTime, Double, Guid, Int32,
-# Int64, String) exported as canonical JSON lines; an unchanged table
-# backs up to the identical tree; restore into another table re-creates
-# every entity with its types (compared by backing that table up too);
-# restore into a directory writes the JSON lines; a missing table is a
-# clear error.
+# service): 5000 entities (five 1000-entity pages) with properties of
+# every EDM type (Binary, Boolean, DateTime, Double, Guid, Int32, Int64,
+# String) exported as canonical JSON lines, backed up into a repository
+# of two copies (local and Azurite's blob service); an unchanged table
+# backs up to the identical tree; restored from the cloud copy alone into
+# a fresh table, which an independent client (az storage entity query)
+# reads back with the same typed values as the original, and whose
+# OData type annotations (curl, fullmetadata) are the original's; restore
+# into a directory writes the JSON lines; a missing table is a clear
+# error.
 . "$(dirname "$0")/lib.sh"
 . "$TWOFOLD_TOP/tests/servers/azurite.sh"
-trap 'azurite_table_stop; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
+. "$TWOFOLD_TOP/tests/servers/clients.sh"
+trap 'azurite_table_stop; azurite_stop; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
 
-if ! azurite_table_start 2>"$T/azurite.err"; then
+if ! azurite_table_start 2>"$T/azurite.err" || ! azurite_start 2>>"$T/azurite.err"; then
 	cat "$T/azurite.err" >&2
-	ok 1 "Azurite's table service starts"
+	ok 1 "Azurite's table and blob services start"
 	done_testing
 fi
-ok 0 "Azurite's table service starts on port $AZURITE_TABLE_PORT"
+ok 0 "Azurite's table and blob services start on ports $AZURITE_TABLE_PORT and $AZURITE_PORT"
+clients_install az; ok $? "the az CLI is installed"
+az_setup
 A=$AZURITE_ACCOUNT
-export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=$A;AccountKey=$AZURITE_KEY;TableEndpoint=$AZURITE_TABLE_URL;"
+export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=$A;AccountKey=$AZURITE_KEY;TableEndpoint=$AZURITE_TABLE_URL;BlobEndpoint=$AZURITE_URL;"
 export TWOFOLD_REPOSITORY="$T/repo"
+CLOUD="azure://$A/trepo/t"
+# tf2: twofold on the repository of two copies, local and in Azurite
+tf2() { tf -r "$T/repo" -r "$CLOUD" "$@"; }
 hexkey() { printf %s "$AZURITE_KEY" | base64 -d | od -An -tx1 -v | tr -d ' \n'; }
 D=$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S GMT')
-# auth PATH: a Shared Key Lite header for a request on PATH at date $D
+# auth PATH: a Shared Key Lite header for a request on PATH (without its
+# query) at date $D
 auth() {
 	printf 'Authorization: SharedKeyLite %s:%s' "$A" "$(printf '%s\n/%s/%s%s' "$D" "$A" "$A" "$1" |
 	    openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(hexkey)" -binary | base64 -w0)"
@@ -30,46 +40,80 @@ auth() {
 tcurl() { # tcurl METHOD PATH [curl args]
 	_m=$1 _p=$2
 	shift 2
-	curl -s -X "$_m" -H "x-ms-date: $D" -H "x-ms-version: 2019-02-02" -H "$(auth "$_p")" \
+	curl -s -X "$_m" -H "x-ms-date: $D" -H "x-ms-version: 2019-02-02" -H "$(auth "${_p%%\?*}")" \
 	    -H 'Accept: application/json;odata=fullmetadata' -H 'Content-Type: application/json' "$@" \
 	    "$AZURITE_TABLE_URL$_p"
 }
 code=$(tcurl POST /Tables -d '{"TableName":"srct"}' -o /dev/null -w '%{http_code}')
 [ "$code" -eq 201 ]; ok $? "created table srct (HTTP $code)"
 
-# 1205 entities, every EDM type, in 8 parallel curls
+# 5000 entities of every EDM type (five 1000-entity pages), written by
+# awk as curl configs and inserted by 8 curls in parallel (~4 s; az
+# storage entity insert takes ~1 s an entity)
 rm -f "$T"/cfg.*
-AUTH=$(auth /srct)
-i=0
-while [ $i -lt 1205 ]; do
-	case $((i % 3)) in
-	0) s="plain $i" ;;
-	1) s="quote \\\" backslash \\\\ unicode \\u00e9\\u20ac $i" ;;
-	2) s="" ;;
-	esac
-	body="{\"PartitionKey\":\"p$((i % 7))\",\"RowKey\":\"r$(printf %05d $i)\",\"S\":\"$s\",\"I32\":$((i - 600)),\"I64@odata.type\":\"Edm.Int64\",\"I64\":\"$((i * 1000000007))\",\"D\":$i.25,\"B\":$([ $((i % 2)) -eq 0 ] && echo true || echo false),\"Bin@odata.type\":\"Edm.Binary\",\"Bin\":\"$(printf 'bin%d' $i | base64 -w0)\",\"G@odata.type\":\"Edm.Guid\",\"G\":\"c9da6455-213d-42c9-9a79-$(printf %012d $i)\",\"T@odata.type\":\"Edm.DateTime\",\"T\":\"2024-01-02T03:04:$(printf %02d $((i % 60))).123Z\"}"
-	{
-		printf 'url = "%s/srct"\nrequest = "POST"\n' "$AZURITE_TABLE_URL"
-		printf 'header = "x-ms-date: %s"\nheader = "x-ms-version: 2019-02-02"\nheader = "%s"\n' "$D" "$AUTH"
-		printf 'header = "Content-Type: application/json"\nheader = "Accept: application/json;odata=nometadata"\nheader = "Prefer: return-no-content"\n'
-		printf 'data = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n' "$(printf %s "$body" | sed 's/\\/\\\\/g; s/"/\\"/g')"
-	} >>"$T/cfg.$((i % 8))"
-	i=$((i + 1))
-done
+N=5000
+awk -v N=$N -v PFX="$T/cfg" -v URL="$AZURITE_TABLE_URL/srct" -v DATE="$D" -v AUTH="$(auth /srct)" '
+function b64(s,   i, n, c1, c2, c3, out) {
+	out = ""
+	n = length(s)
+	for (i = 1; i <= n; i += 3) {
+		c1 = ord[substr(s, i, 1)]
+		c2 = i + 1 <= n ? ord[substr(s, i + 1, 1)] : 0
+		c3 = i + 2 <= n ? ord[substr(s, i + 2, 1)] : 0
+		out = out substr(B64, int(c1 / 4) + 1, 1) substr(B64, (c1 % 4) * 16 + int(c2 / 16) + 1, 1)
+		out = out (i + 1 <= n ? substr(B64, (c2 % 16) * 4 + int(c3 / 64) + 1, 1) : "=")
+		out = out (i + 2 <= n ? substr(B64, c3 % 64 + 1, 1) : "=")
+	}
+	return out
+}
+BEGIN {
+	B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for (i = 32; i < 127; i++)
+		ord[sprintf("%c", i)] = i
+	for (i = 0; i < N; i++) {
+		if (i % 3 == 0)
+			s = "plain " i
+		else if (i % 3 == 1)
+			s = "quote \\\" backslash \\\\ unicode \\u00e9\\u20ac " i
+		else
+			s = ""
+		# the ends of the Int32 and Int64 ranges; whole Doubles, annotated
+		i32 = i == 2 ? "2147483647" : i == 3 ? "-2147483648" : (i - 2500) ""
+		i64 = i == 2 ? "9223372036854775807" : i == 3 ? "-9223372036854775808" : \
+		    sprintf("%.0f", (i - 2500) * 1000000007)
+		d = i % 5 == 4 ? sprintf("\"D@odata.type\":\"Edm.Double\",\"D\":%d", i) : sprintf("\"D\":%d.25", i)
+		body = sprintf("{\"PartitionKey\":\"p%d\",\"RowKey\":\"r%05d\",\"S\":\"%s\",\"I32\":%s," \
+		    "\"I64@odata.type\":\"Edm.Int64\",\"I64\":\"%s\",%s,\"B\":%s," \
+		    "\"Bin@odata.type\":\"Edm.Binary\",\"Bin\":\"%s\",\"G@odata.type\":\"Edm.Guid\"," \
+		    "\"G\":\"c9da6455-213d-42c9-9a79-%012d\",\"T@odata.type\":\"Edm.DateTime\"," \
+		    "\"T\":\"2024-01-02T03:%02d:%02d.123Z\"}",
+		    i % 7, i, s, i32, i64, d, i % 2 ? "false" : "true",
+		    b64("bin" i), i, int(i / 60) % 60, i % 60)
+		gsub(/\\/, "&&", body)
+		gsub(/"/, "\\\"", body)
+		f = PFX "." (i % 8)
+		printf "url = \"%s\"\nrequest = \"POST\"\n", URL >f
+		printf "header = \"x-ms-date: %s\"\nheader = \"x-ms-version: 2019-02-02\"\nheader = \"%s\"\n", DATE, AUTH >f
+		printf "header = \"Content-Type: application/json\"\nheader = \"Accept: application/json;odata=nometadata\"\n" >f
+		printf "header = \"Prefer: return-no-content\"\n" >f
+		printf "data = \"%s\"\noutput = \"/dev/null\"\nwrite-out = \"%%{http_code}\\n\"\nnext\n", body >f
+	}
+}'
+t0=$(date +%s)
 pids=""
-for f in "$T"/cfg.*; do
+for f in "$T"/cfg.?; do
 	curl -sS -K "$f" >"$f.out" 2>/dev/null &
 	pids="$pids $!"
 done
 for p in $pids; do wait "$p"; done
 n=$(cat "$T"/cfg.*.out | grep -c '^20[14]$')
-[ "$n" -eq 1205 ]; ok $? "inserted $n entities of every EDM type"
+[ "$n" -eq $N ]; ok $? "inserted $n entities of every EDM type ($(($(date +%s) - t0)) s)"
 
-tf init; ok $? "init a local repository"
-tf backup "azure-table://$A/srct" >"$T/id1" 2>"$T/err"; rc=$?
+tf2 init; ok $? "init a repository of two copies: $T/repo and $CLOUD"
+tf2 backup "azure-table://$A/srct" >"$T/id1" 2>"$T/err"; rc=$?
 ok $rc "backup of azure-table://$A/srct (exit $rc)"
 tf dump latest "/azure-table/$A/srct" >"$T/lines1"
-[ "$(wc -l <"$T/lines1")" -eq 1205 ]; ok $? "the snapshot holds /azure-table/$A/srct: 1205 JSON lines (two pages)"
+[ "$(wc -l <"$T/lines1")" -eq $N ]; ok $? "the snapshot holds /azure-table/$A/srct: $N JSON lines (five pages)"
 line=$(grep '"RowKey":"r00001"' "$T/lines1")
 for t in Binary Boolean DateTime Double Guid Int32 Int64 String; do
 	echo "$line" | grep -q "\"Edm.$t\"" || { echo "# Edm.$t missing in: $line"; false; }
@@ -78,18 +122,87 @@ ok $? "each entity carries PartitionKey, RowKey, Timestamp and every property wi
 echo "$line" | grep -q '^{"PartitionKey":"p1","RowKey":"r00001","Timestamp":"[0-9T:.Z-]*","B@odata.type":"Edm.Boolean","B":false,"Bin@odata.type":"Edm.Binary","Bin":"YmluMQ==","D@odata.type":"Edm.Double","D":1.25,'
 ok $? "in canonical order (keys, Timestamp, properties by name)"
 
-tf backup "azure-table://$A/srct" >"$T/id2"
+tf2 backup "azure-table://$A/srct" >"$T/id2"
 tree() { tf --json cat snapshot "$1" | sed -n 's/.*"tree": *"\([0-9a-f]*\)".*/\1/p'; }
 [ -n "$(tree "$(cat "$T/id1")")" ] && [ "$(tree "$(cat "$T/id1")")" = "$(tree "$(cat "$T/id2")")" ]
 ok $? "an unchanged table gives an identical snapshot tree (dedup)"
 
-tf restore latest --include "/azure-table/$A/srct" --target "azure-table://$A/dstt" 2>"$T/err"; rc=$?
-ok $rc "restore into azure-table://$A/dstt (exit $rc)"
-tf backup "azure-table://$A/dstt" >/dev/null && tf dump latest "/azure-table/$A/dstt" >"$T/lines2"
+t0=$(date +%s)
+tf -r "$CLOUD" restore latest --include "/azure-table/$A/srct" --target "azure-table://$A/dstt" 2>"$T/err"; rc=$?
+ok $rc "restore from the cloud copy alone into azure-table://$A/dstt ($(($(date +%s) - t0)) s, exit $rc)"
+
+# azq TABLE: every entity as az reads it (az follows the continuation
+# itself: all pages in one call), Timestamp and ETag left out.  az shows
+# each EDM type its own way: Int64 as {"edm_type": "Edm.Int64", ...},
+# Double as a float, Int32 as an integer, Boolean as true/false, DateTime
+# as an ISO time with +00:00; Binary (base64 of the bytes) and Guid look
+# like strings, so their types are compared by annots below.
+azq() {
+	az storage entity query -t "$1" --connection-string "$AZURE_STORAGE_CONNECTION_STRING" -o json \
+	    --query items 2>"$T/az.err" | grep -v '^ *"\(Timestamp\|etag\)": '
+}
+t0=$(date +%s)
+azq srct >"$T/az.srct"
+azq dstt >"$T/az.dstt"
+n=$(grep -c '"RowKey": ' "$T/az.dstt")
+cmp -s "$T/az.srct" "$T/az.dstt" || diff "$T/az.srct" "$T/az.dstt" | head -6 | sed 's/^/# /'
+cmp -s "$T/az.srct" "$T/az.dstt" && [ "$n" -eq $N ]
+ok $? "az storage entity query reads the same $n entities, values and types from both tables ($(($(date +%s) - t0)) s)"
+# azone ROWKEY: that entity as az showed it in az.dstt, on one line, no blanks
+azone() { awk -v k="\"RowKey\": \"$1\"" '/^  \{/ { e = "" } { e = e $0 } /^  \}/ && index(e, k) { print e }' "$T/az.dstt" | tr -d ' '; }
+{ azone r00001; azone r00002; azone r00003; azone r00004; } >"$T/az.some"
+for p in '"PartitionKey":"p1","RowKey":"r00001"' '"B":false' '"Bin":"YmluMQ=="' '"D":1.25' \
+    '"G":"c9da6455-213d-42c9-9a79-000000000001"' '"I32":-2499' '"I64":{"edm_type":"Edm.Int64","value":-2499000017493}' \
+    '"S":"quote\"backslash\\unicodeé€1"' '"T":"2024-01-02T03:00:01.123000+00:00"' \
+    '"I32":2147483647,"I64":{"edm_type":"Edm.Int64","value":9223372036854775807},"PartitionKey":"p2"' \
+    '"I32":-2147483648,"I64":{"edm_type":"Edm.Int64","value":-9223372036854775808},"PartitionKey":"p3"' \
+    '"D":4.0,"G":"c9da6455-213d-42c9-9a79-000000000004"'; do
+	grep -qF "$p" "$T/az.some" || { echo "# az shows no $p in:"; sed 's/^/# /' "$T/az.some"; false; }
+done
+ok $? "az reads the restored entities r00001..r00004 with the typed values inserted (the ends of Int32 and Int64, a whole Double)"
+
+# annots TABLE: "ROWKEY NAME@odata.type":"Edm.TYPE" for every annotated
+# property of every entity (curl, Query Entities with fullmetadata, paged
+# by x-ms-continuation-NextPartitionKey/NextRowKey), sorted
+annots() {
+	_q=""
+	: >"$T/ann"
+	while :; do
+		tcurl GET "/$1()$_q" -D "$T/hdr" >"$T/page"
+		sed 's/},{/}\n{/g' "$T/page" | awk '{
+			rk = $0
+			sub(/.*"RowKey":"/, "", rk)
+			sub(/".*/, "", rk)
+			s = $0
+			while (match(s, /"[A-Za-z0-9]+@odata\.type":"Edm\.[A-Za-z0-9]+"/)) {
+				a = substr(s, RSTART, RLENGTH)
+				s = substr(s, RSTART + RLENGTH)
+				if (a !~ /^"Timestamp@/)
+					print rk, a
+			}
+		}' >>"$T/ann"
+		_pk=$(tr -d '\r' <"$T/hdr" | sed -n 's/^x-ms-continuation-nextpartitionkey: //ip')
+		_rk=$(tr -d '\r' <"$T/hdr" | sed -n 's/^x-ms-continuation-nextrowkey: //ip')
+		[ -n "$_pk" ] || break
+		_q="?NextPartitionKey=$(urlenc "$_pk")&NextRowKey=$(urlenc "$_rk")"
+	done
+	sort "$T/ann"
+}
+urlenc() { printf %s "$1" | sed 's/%/%25/g; s/+/%2B/g; s/\//%2F/g; s/=/%3D/g'; }
+annots srct >"$T/ann.srct"
+annots dstt >"$T/ann.dstt"
+n=$(grep -c . "$T/ann.dstt")
+for t in Binary Guid; do
+	[ "$(grep -c "\"Edm.$t\"$" "$T/ann.dstt")" -eq $N ] || { echo "# not $N properties of type Edm.$t"; false; }
+done &&
+    cmp -s "$T/ann.srct" "$T/ann.dstt"
+ok $? "every property of both tables carries the same OData type annotation ($n annotations, curl)"
+
+tf2 backup "azure-table://$A/dstt" >/dev/null && tf dump latest "/azure-table/$A/dstt" >"$T/lines2"
 sed 's/"Timestamp":"[^"]*",//' "$T/lines1" >"$T/n1"
 sed 's/"Timestamp":"[^"]*",//' "$T/lines2" >"$T/n2"
 cmp -s "$T/n1" "$T/n2" || diff "$T/n1" "$T/n2" | head -4 | sed 's/^/# /'
-cmp -s "$T/n1" "$T/n2"; ok $? "the restored table holds the same entities with the same types and values"
+cmp -s "$T/n1" "$T/n2"; ok $? "backed up again, the restored table gives the same canonical lines"
 
 tf restore "$(cat "$T/id1")" --include "/azure-table/$A/srct" --target "$T/dir"; rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/dir/azure-table/$A/srct" "$T/lines1"

@@ -8,6 +8,17 @@
 #   fp_stop_all       stop every proxy started here; for the EXIT trap.
 #   fp_faults NAME [KIND]   how many faults (of KIND) proxy NAME injected.
 #   fp_requests NAME  how many requests it saw.
+#   fp_wait_fault NAME KIND TEXT   wait (up to 60 s) until proxy NAME has
+#                     logged a KIND fault on a target containing TEXT (a
+#                     hold fault is logged when the hold begins); 0 once
+#                     it has, 1 on time-out.
+#   fp_held_change NAME TEXT BACKUP CHANGE   a change while a client waits:
+#                     run the shell command BACKUP in the background,
+#                     wait until proxy NAME (started with -g $T/NAME.gate
+#                     and a hold fault) holds a request on TEXT, run the
+#                     shell command CHANGE (its output in FP_CHANGED),
+#                     open the gate and wait for BACKUP; its status is
+#                     returned, FP_HELD is 0 if the hold was seen.
 #
 # Needs $T (lib.sh) and $TWOFOLD_TOP; the binary is
 # tools/faultproxy next to $TWOFOLD_BIN (make test-bins).
@@ -63,3 +74,23 @@ fp_faults() {
 }
 
 fp_requests() { grep -c '^request ' "$T/$1.log" 2>/dev/null; }
+
+fp_wait_fault() {
+	_fp_w=0
+	until grep "^fault [0-9]* $2 " "$T/$1.log" 2>/dev/null | grep -qF "$3"; do
+		[ $_fp_w -ge 600 ] && return 1
+		sleep 0.1
+		_fp_w=$((_fp_w + 1))
+	done
+}
+
+fp_held_change() {
+	rm -f "$T/$1.gate"
+	( eval "$3" ) &
+	_fp_b=$!
+	fp_wait_fault "$1" hold "$2"
+	FP_HELD=$?
+	FP_CHANGED=$(eval "$4")
+	touch "$T/$1.gate"
+	wait $_fp_b
+}

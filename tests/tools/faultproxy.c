@@ -1,7 +1,7 @@
 /* faultproxy: an HTTP/1.1 reverse proxy for tests that injects faults.
  *
  *   faultproxy -u UPSTREAM_PORT [-l PORT] [-p PORTFILE] [-o LOGFILE]
- *              [-s SEED] [-t STALL_SECS] [-m MAX] [-f FAULT]...
+ *              [-s SEED] [-t STALL_SECS] [-g GATE] [-m MAX] [-f FAULT]...
  *
  * Listens on 127.0.0.1:PORT (0, the default: a free port, written to
  * PORTFILE and to stdout) and forwards every request, byte for byte and
@@ -20,7 +20,11 @@
  *          the response head and half its body -- nothing if it has no
  *          body -- then reset both), stall (take the request,
  *          answer nothing for STALL_SECS, default 120, or until the client
- *          gives up), or refuse (reset the connection at once).
+ *          gives up), refuse (reset the connection at once), or hold
+ *          (take the request and forward it, unchanged, only once the
+ *          file GATE exists -- or after STALL_SECS -- so that a test can
+ *          change the server's state while a client waits for an answer;
+ *          the fault line is logged before the wait).
  *   WHEN   N (the Nth matching request, 1-based), every=K (every Kth
  *          matching request) or rate=P (each matching request with
  *          probability P, from SEED).
@@ -63,9 +67,9 @@
 #define MAX_FAULTS	16
 #define SEEN_SLOTS	8192	/* requests remembered for -m */
 
-enum kind { K_500, K_503, K_429, K_RESET_REQ, K_RESET_RESP, K_STALL, K_REFUSE };
+enum kind { K_500, K_503, K_429, K_RESET_REQ, K_RESET_RESP, K_STALL, K_REFUSE, K_HOLD };
 static const char *const kind_names[] = {
-	"500", "503", "429", "reset-request", "reset-response", "stall", "refuse",
+	"500", "503", "429", "reset-request", "reset-response", "stall", "refuse", "hold",
 };
 
 enum when { W_NTH, W_EVERY, W_RATE };
@@ -84,6 +88,7 @@ static struct fault faults[MAX_FAULTS];
 static int nfaults;
 static int upstream_port;
 static int stall_secs = 120;
+static const char *gate;		/* -g: the file that ends a hold */
 static unsigned long max_per_request;	/* 0: no limit */
 static struct { uint64_t h; unsigned long n; } faulted[SEEN_SLOTS];
 static uint64_t rng_state = 1;
@@ -651,6 +656,20 @@ static void serve(struct client *cl)
 			reset(cfd);
 			return;
 		}
+		if (kind == K_HOLD) {
+			/* forwarded unchanged once the gate file exists */
+			for (int t = 0; t < stall_secs * 20 && !stop; t++) {
+				if (gate && access(gate, F_OK) == 0)
+					break;
+				nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+			}
+			/* a fresh upstream connection: the server may have
+			 * closed an idle one meanwhile */
+			if (cl->u.fd >= 0)
+				close(cl->u.fd);
+			cl->u.fd = -1;
+			kind = -1;
+		}
 		if (rq.expect && write_all(cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 0)
 			goto out;
 		framer_init(&f, &rq, 0);
@@ -744,8 +763,8 @@ static void on_signal(int sig)
 static void usage(void)
 {
 	fprintf(stderr, "usage: faultproxy -u UPSTREAM_PORT [-l PORT] [-p PORTFILE] [-o LOGFILE]\n"
-	    "                  [-s SEED] [-t STALL_SECS] [-m MAX] [-f KIND:WHEN[:METHOD[:PATH]]]...\n"
-	    "  KIND: 500 503 429 reset-request reset-response stall refuse\n"
+	    "                  [-s SEED] [-t STALL_SECS] [-g GATE] [-m MAX] [-f KIND:WHEN[:METHOD[:PATH]]]...\n"
+	    "  KIND: 500 503 429 reset-request reset-response stall refuse hold\n"
 	    "  WHEN: N | every=K | rate=P\n");
 	exit(2);
 }
@@ -760,7 +779,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	pthread_attr_t attr;
 
-	while ((opt = getopt(argc, argv, "u:l:p:o:s:t:m:f:")) != -1) {
+	while ((opt = getopt(argc, argv, "u:l:p:o:s:t:g:m:f:")) != -1) {
 		switch (opt) {
 		case 'u':
 			if (parse_ulong(optarg, &v) != 0 || v == 0 || v > 65535)
@@ -774,6 +793,7 @@ int main(int argc, char **argv)
 			break;
 		case 'p': portfile = optarg; break;
 		case 'o': logname = optarg; break;
+		case 'g': gate = optarg; break;
 		case 's':
 			if (parse_ulong(optarg, &v) != 0)
 				die("bad seed %s", optarg);
