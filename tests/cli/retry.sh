@@ -152,9 +152,9 @@ scenario() {
 	fp_start "$L-slow" "$up" -f 429:1 || { ok 1 "$L: the fault proxy starts"; return; }
 	pid=$FP_PID
 	$via "$FP_PORT"
-	t0=$(date +%s%N)
+	t1=$(date +%s%N)
 	tf snapshots >/dev/null 2>"$T/err"; rc=$?
-	ms=$((($(date +%s%N) - t0) / 1000000))
+	ms=$((($(date +%s%N) - t1) / 1000000))
 	fp_stop "$pid"
 	[ $rc -eq 0 ] && [ "$(fp_faults "$L-slow" 429)" -eq 1 ] && [ $ms -ge 1000 ]
 	ok $? "$L: Retry-After is honoured (one 429, the command took $ms ms and succeeded)"
