@@ -11,6 +11,8 @@
 #                             loopback, beside az/aws CLI downloads of the
 #                             same files (bench/cloud.sh)
 #   --cloud-only              only the cloud part (implies --cloud)
+#   TWOFOLD_BENCH_CORPORA="src big"  only those corpora; TWOFOLD_BENCH_RUNS=N
+#                             runs per figure (median)
 #   sh bench/run.sh --prune [--files N] [--gens G] [--churn PCT]
 #                             twofold forget+prune beside restic's on ~100k
 #                             small chunks (bench/prune.sh)
@@ -33,7 +35,7 @@ for a in "$@"; do
         --quick) QUICK=1 ;;
         --cloud) CLOUD=1 ;;
         --cloud-only) CLOUD=1; LOCAL=0 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "usage: $0 [--quick] [--cloud | --cloud-only]" >&2; exit 2 ;;
     esac
 done
@@ -90,6 +92,18 @@ fi
 SRC_QUICK_DIRS="kernel mm fs net sound include tools"
 EDIT_MIB=16
 CORPORA="$SRC $BIG $MIXED"
+# TWOFOLD_BENCH_CORPORA="src big" measures only those (src, big, mixed);
+# TWOFOLD_BENCH_RUNS=N changes the number of runs per figure
+if [ -n "${TWOFOLD_BENCH_CORPORA:-}" ]; then
+    CORPORA=""
+    for c in $TWOFOLD_BENCH_CORPORA; do
+        case $c in
+            src) CORPORA="$CORPORA $SRC" ;; big) CORPORA="$CORPORA $BIG" ;; mixed) CORPORA="$CORPORA $MIXED" ;;
+            *) echo "TWOFOLD_BENCH_CORPORA: unknown corpus $c (src, big, mixed)" >&2; exit 2 ;;
+        esac
+    done
+fi
+RUNS=${TWOFOLD_BENCH_RUNS:-$RUNS}
 [ "$LOCAL" = 1 ] || CORPORA=$SRC
 # the cloud part measures $SRC, except on RGW: its memstore OSD holds at most
 # 1 GiB (tests/servers/rgw.sh), too little for the full src as plain files

@@ -101,12 +101,47 @@ struct bctx {
 	struct workq *q;
 	struct pend *pend;		/* files waiting for their chunk IDs */
 	size_t n_pend, cap_pend;
+	/* directories walked whose trees wait for their files' chunk IDs,
+	 * children before parents; saved at the next collect */
+	struct deferred *defer;
+	size_t n_defer, cap_defer, defer_nodes;
 	struct node *extra;		/* top-level nodes of cloud sources */
 	size_t n_extra;
 };
 
+/* A directory's tree, walked, to be saved once its files' chunks are
+ * known; id points into its parent's (deferred or walking) tree node. */
+struct deferred {
+	struct tree t;
+	uint8_t *id;
+};
+
+/* Trees are saved at a collect: waiting for the workers at every
+ * directory would drain the pipeline thousands of times in a source tree.
+ * These bound what waits. */
+#define DEFER_MAX_NODES 65536u
+#define DEFER_MAX_FILES 16384u
+
+static int save_deferred(struct bctx *c, int rc)
+{
+	for (size_t i = 0; i < c->n_defer; i++) {
+		struct deferred *d = &c->defer[i];
+		uint64_t stored;
+
+		if (rc == 0) {
+			rc = repo_save_tree(c->r, &d->t, d->id, &stored);
+			c->res->added_bytes += stored;
+		}
+		tree_free(&d->t);
+	}
+	c->n_defer = 0;
+	c->defer_nodes = 0;
+	return rc;
+}
+
 /* collect(c): wait for the workers, then give every pending file its
- * chunk IDs (and a file-cache entry).  Called before saving any tree. */
+ * chunk IDs (and a file-cache entry), then save the deferred trees.
+ * Called before saving any tree. */
 static int collect(struct bctx *c)
 {
 	int rc;
@@ -145,7 +180,24 @@ static int collect(struct bctx *c)
 		}
 	}
 	c->n_pend = 0;
-	return rc;
+	return save_deferred(c, rc);
+}
+
+/* defer_tree(c, t, id): take t over; its tree is saved (and its ID put in
+ * id) at the next collect, which comes at once if much is waiting. */
+static int defer_tree(struct bctx *c, struct tree *t, uint8_t id[ID_LEN])
+{
+	if (c->n_defer == c->cap_defer) {
+		c->cap_defer = c->cap_defer ? c->cap_defer * 2 : 64;
+		c->defer = xreallocarray(c->defer, c->cap_defer, sizeof *c->defer);
+	}
+	c->defer[c->n_defer].t = *t;
+	c->defer[c->n_defer++].id = id;
+	c->defer_nodes += t->n;
+	memset(t, 0, sizeof *t);
+	if (c->defer_nodes >= DEFER_MAX_NODES || c->n_pend >= DEFER_MAX_FILES)
+		return collect(c);
+	return 0;
 }
 
 /* pend_new(c, n): start collecting the chunks of node n. */
@@ -627,12 +679,8 @@ static int save_dir(struct bctx *c, int fd, const char *path, uint8_t id[ID_LEN]
 			rc = -1;
 	}
 	closedir(d);
-	if (rc == 0 && collect(c) != 0)
-		rc = -1;
-	if (rc == 0) {
-		rc = repo_save_tree(c->r, &t, id, &stored);
-		c->res->added_bytes += stored;
-	}
+	if (rc == 0)
+		rc = defer_tree(c, &t, id);
 	for (size_t i = 0; i < nn; i++)
 		free(names[i]);
 	free(names);
@@ -1062,7 +1110,9 @@ out:
 		free(c.users[i].name);
 		free(c.groups[i].name);
 	}
+	save_deferred(&c, -1);	/* after a failure: dropped, not saved */
 	collect(&c);
+	free(c.defer);
 	workq_stop(c.q);
 	journal_end(r, jn);
 	if (repo_session_end(r) != 0 && rc >= 0)
