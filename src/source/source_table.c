@@ -329,7 +329,9 @@ int src_table_entity_line(const char *p, size_t n, struct buf *out)
 					t->value = xmemdup(s.p, s.len);
 					t->quoted = 1;
 				} else {
-					t->value = xmemdup(vt.p, vt.n + 1);
+					/* the token may end the input: copy vt.n bytes only */
+					t->value = xmalloc(vt.n + 1);
+					memcpy(t->value, vt.p, vt.n);
 					t->value[vt.n] = '\0';
 				}
 				if (!t->type[0]) {
