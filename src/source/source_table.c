@@ -5,7 +5,9 @@
  * Requests use the Table service's JSON (odata=fullmetadata) and are
  * signed with Shared Key Lite (HMAC-SHA256 of "Date\nCanonicalizedResource")
  * or carry a SAS.  Query Entities pages are followed through the
- * x-ms-continuation-NextPartitionKey / NextRowKey headers. */
+ * x-ms-continuation-NextPartitionKey / NextRowKey headers.  An
+ * incremental export (src_table_delta) lists only keys and Timestamps
+ * ($select) and reads changed entities one by one. */
 #include "source/source_internal.h"
 
 #include <ctype.h>
