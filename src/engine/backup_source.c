@@ -649,9 +649,7 @@ static int table_delta(struct bctx *c, struct source *s, struct node *n, const s
 		for (size_t i = 0; i < d->n_changed; i++) {
 			char *path = xasprintf("/%s/%s/%s%s", comps[0], comps[1], comps[2], d->changed[i]);
 
-			errmsg("warning: %s changed or was deleted while it was read (its Timestamp is no "
-			    "longer the listed one); stored as it is now", path);
-			bk_changed(c, path);
+			bk_changed(c, path);	/* (src_table_delta warned) */
 			free(path);
 			n->flags |= NODE_CHANGED;
 		}

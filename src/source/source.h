@@ -195,9 +195,9 @@ int src_table_page(const char *doc, size_t n, struct buf *out, size_t *count);
  * the rest (new or changed) are read one by one (Query Entity), and
  * entities missing from the listing (deleted) are dropped.  An entity
  * whose Timestamp is not the listed one when it is read, or that is gone
- * by then, was written during the backup: its "(PartitionKey='..',
- * RowKey='..')" (OData literals, ' doubled) goes into d->changed; the
- * line read is stored, a gone one is left out.  Returns 0, 1 when it is
+ * by then, was written during the backup: a warning names it and its
+ * "(PartitionKey='..',RowKey='..')" (OData literals, ' doubled) goes into
+ * d->changed; the line read is stored, a gone one is left out.  Returns 0, 1 when it is
  * cheaper or safer to read the whole table (prev is not canonical lines,
  * or more than max_pct percent of the entities are to be read; out is
  * untouched), or -1 after a message.  src_table_delta_free(d): d's list. */

@@ -1048,14 +1048,22 @@ static int fetch_entity(struct source *s, const struct tent *t, struct buf *body
 	return ret;
 }
 
-/* changed_entity(d, t): note t in d's "changed while read" list as
+/* changed_entity(s, d, t, gone): warn that t was written (or deleted)
+ * after the listing and note it in d's "changed while read" list as
  * (PartitionKey='..',RowKey='..'). */
-static void changed_entity(struct src_table_delta *d, const struct tent *t)
+static void changed_entity(const struct source *s, struct src_table_delta *d, const struct tent *t,
+    int gone)
 {
 	char *a = odata_lit(t->key), *b = odata_lit(t->key + strlen(t->key) + 1);
+	char *e = xasprintf("(PartitionKey=%s,RowKey=%s)", a, b);
 
+	if (gone)
+		errmsg("warning: %s%s was deleted during the backup; left out", s->url, e);
+	else
+		errmsg("warning: %s%s changed while it was read (its Timestamp is no longer the "
+		    "listed one); stored as it is now", s->url, e);
 	d->changed = xreallocarray(d->changed, d->n_changed + 1, sizeof *d->changed);
-	d->changed[d->n_changed++] = xasprintf("(PartitionKey=%s,RowKey=%s)", a, b);
+	d->changed[d->n_changed++] = e;
 	free(a);
 	free(b);
 }
@@ -1111,7 +1119,7 @@ int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_p
 		rc = fetch_entity(s, &now[i], &body, &line, &ts);
 		d->fetched++;
 		if (rc == SRC_GONE) {
-			changed_entity(d, &now[i]);	/* deleted after the listing */
+			changed_entity(s, d, &now[i], 1);	/* deleted after the listing */
 			continue;
 		}
 		if (rc != 0) {
@@ -1119,7 +1127,7 @@ int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_p
 			break;
 		}
 		if (strcmp((const char *)ts.p, now[i].ts) != 0)
-			changed_entity(d, &now[i]);	/* written after the listing */
+			changed_entity(s, d, &now[i], 0);	/* written after the listing */
 		buf_append(out, line.p, line.len);
 		note_newest(&d->newest, (const char *)line.p, line.len);
 	}

@@ -263,21 +263,36 @@ ok $? "the first snapshot still restores the table as it was"
 # backup reads it), a proxy holds that read until the test has updated it
 # again (straight at Azurite) and opened the gate; the backup sees a
 # Timestamp other than the listed one, stores what it read and reports it
-R10=$(ekey p3 r00010)
-code=$(tcurl PUT "/srct$R10" -d '{"S":"first"}' -o /dev/null -w '%{http_code}')
-fp_start thold "$AZURITE_TABLE_PORT" -g "$T/thold.gate" -t 60 -f "hold:1:GET:RowKey=%27r00010" || ok 1 "proxy starts"
-HCS=$(tcs "$FP_PORT")
-fp_held_change thold "RowKey=%27r00010" \
-    'AZURE_STORAGE_CONNECTION_STRING=$HCS tf2 backup "azure-table://$A/srct" >"$T/id5" 2>"$T/err"' \
-    'tcurl PUT "/srct$R10" -d "{\"S\":\"second\"}" -o /dev/null -w "%{http_code}"'
-rc=$?
-tf --json cat snapshot "$(cat "$T/id5")" >"$T/snap.json"
+# held RK PK CHANGE: update entity (PK, RK) so that the next backup reads
+# it, back up through a proxy that holds that read until the shell
+# command CHANGE has run (straight at Azurite); sets code (the update's
+# HTTP status), rc, FP_HELD, FP_CHANGED; the snapshot as JSON in
+# $T/snap.json, its export in $T/lines.held
+held() {
+	code=$(tcurl PUT "/srct$(ekey "$2" "$1")" -d '{"S":"first"}' -o /dev/null -w '%{http_code}')
+	fp_start "h$1" "$AZURITE_TABLE_PORT" -g "$T/h$1.gate" -t 60 -f "hold:1:GET:RowKey=%27$1" || ok 1 "proxy starts"
+	HCS=$(tcs "$FP_PORT")
+	fp_held_change "h$1" "RowKey=%27$1" \
+	    'AZURE_STORAGE_CONNECTION_STRING=$HCS tf2 backup "azure-table://$A/srct" >"$T/idh" 2>"$T/err"' "$3"
+	rc=$?
+	tf --json cat snapshot "$(cat "$T/idh")" >"$T/snap.json"
+	tf dump "$(cat "$T/idh")" "/azure-table/$A/srct" >"$T/lines.held"
+}
+held r00010 p3 'tcurl PUT "/srct$(ekey p3 r00010)" -d "{\"S\":\"second\"}" -o /dev/null -w "%{http_code}"'
 [ "$code" = 204 ] && [ $FP_HELD -eq 0 ] && [ "$FP_CHANGED" = 204 ] && [ $rc -eq 0 ] &&
-    grep -q "/azure-table/$A/srct(PartitionKey='p3',RowKey='r00010') changed" "$T/err" &&
+    grep -q "/srct(PartitionKey='p3',RowKey='r00010') changed while it was read" "$T/err" &&
     grep -q "changed_while_read.*/azure-table/$A/srct(PartitionKey='p3',RowKey='r00010')" "$T/snap.json"
 ok $? "an entity updated while the backup reads it is reported and listed in the snapshot (HTTP $code, $FP_CHANGED, exit $rc)"
-tf dump "$(cat "$T/id5")" "/azure-table/$A/srct" | grep '"RowKey":"r00010"' | grep -q '"S":"second"'
+grep '"RowKey":"r00010"' "$T/lines.held" | grep -q '"S":"second"'
 ok $? "and stored as it was read"
+# the same for an entity deleted while the proxy holds its read: reported,
+# listed, left out
+held r00020 p6 'tcurl DELETE "/srct$(ekey p6 r00020)" -H "If-Match: *" -o /dev/null -w "%{http_code}"'
+[ "$code" = 204 ] && [ $FP_HELD -eq 0 ] && [ "$FP_CHANGED" = 204 ] && [ $rc -eq 0 ] &&
+    grep -q "/srct(PartitionKey='p6',RowKey='r00020') was deleted during the backup" "$T/err" &&
+    grep -q "changed_while_read.*/azure-table/$A/srct(PartitionKey='p6',RowKey='r00020')" "$T/snap.json" &&
+    ! grep -q '"RowKey":"r00020"' "$T/lines.held" && [ "$(wc -l <"$T/lines.held")" -eq $((N - 1)) ]
+ok $? "an entity deleted while the backup reads it is reported, listed and left out (HTTP $code, $FP_CHANGED, exit $rc)"
 
 tf restore "$(cat "$T/id1")" --include "/azure-table/$A/srct" --target "$T/dir"; rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/dir/azure-table/$A/srct" "$T/lines1"
