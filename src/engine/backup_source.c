@@ -635,7 +635,8 @@ static int table_delta(struct bctx *c, struct source *s, struct node *n, const s
 	int rc;
 
 	buf_init(&out, TABLE_MEM_MAX);
-	rc = src_table_delta(s, (const char *)prev->p, prev->len, TABLE_DELTA_PCT, &out, d);
+	rc = src_table_delta(s, (const char *)prev->p, prev->len, TABLE_DELTA_PCT, src_connections(),
+	    &out, d);
 	if (rc != 0) {
 		buf_free(&out);
 		return rc;

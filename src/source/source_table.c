@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "util/util.h"
+#include "util/workq.h"
 
 #define TABLE_VERSION "2019-02-02"
 #define PAGE_MAX ((size_t)32 << 20)
@@ -1084,13 +1085,62 @@ static void changed_entity(const struct source *s, struct src_table_delta *d, co
 	free(b);
 }
 
-int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_pct, struct buf *out,
-    struct src_table_delta *d)
+/* One entity to read, on a worker: its line and Timestamp, fetch_entity's
+ * result. */
+struct fjob {
+	struct source *s;
+	const struct tent *t;
+	struct buf line, ts;
+	int rc;
+};
+
+static void fjob_run(void *ctx, void *item, void *scratch)
+{
+	struct fjob *j = item;
+	struct buf body;
+
+	(void)ctx;
+	(void)scratch;
+	buf_init(&body, (size_t)8 << 20);
+	j->rc = fetch_entity(j->s, j->t, &body, &j->line, &j->ts);
+	buf_free(&body);
+}
+
+/* fetch_all(s, now, nnow, need, threads): read the entities of now that
+ * are not reused (off SIZE_MAX), `threads` at a time.  The jobs, in the
+ * order of now, or NULL after a message. */
+static struct fjob *fetch_all(struct source *s, const struct tent *now, size_t nnow, size_t need,
+    int threads)
+{
+	static const struct workq_fns fns = { fjob_run, NULL, NULL };
+	struct fjob *jobs = xcalloc(need + 1, sizeof *jobs);
+	struct workq *q = workq_start(&fns, NULL, threads, (size_t)threads * 2);
+	size_t k = 0;
+
+	if (q == NULL) {
+		free(jobs);
+		return NULL;
+	}
+	for (size_t i = 0; i < nnow; i++) {
+		if (now[i].off != SIZE_MAX)
+			continue;
+		jobs[k].s = s;
+		jobs[k].t = &now[i];
+		buf_init(&jobs[k].line, (size_t)8 << 20);
+		buf_init(&jobs[k].ts, SRC_TABLE_VALUE_MAX);
+		workq_submit(q, &jobs[k++], 1);
+	}
+	workq_stop(q);
+	return jobs;
+}
+
+int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_pct, int threads,
+    struct buf *out, struct src_table_delta *d)
 {
 	struct tent *old = NULL, *now = NULL;
-	size_t nold = 0, nnow = 0, need = 0;
+	size_t nold = 0, nnow = 0, need = 0, k = 0;
 	struct tmap m = { NULL, 0 };
-	struct buf body, line, ts;
+	struct fjob *jobs = NULL;
 	int ret = -1;
 
 	memset(d, 0, sizeof *d);
@@ -1117,13 +1167,14 @@ int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_p
 		ret = 1;
 		goto out;
 	}
-	buf_init(&body, (size_t)8 << 20);
-	buf_init(&line, (size_t)8 << 20);
-	buf_init(&ts, SRC_TABLE_VALUE_MAX);
+	jobs = fetch_all(s, now, nnow, need, threads);
+	if (jobs == NULL)
+		goto out;
+	d->fetched = need;
 	ret = 0;
 	for (size_t i = 0; i < nnow && ret == 0; i++) {
 		const struct tent *o;
-		int rc;
+		struct fjob *j;
 
 		if (now[i].off != SIZE_MAX) {
 			o = &old[now[i].off];
@@ -1132,24 +1183,18 @@ int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_p
 			d->reused++;
 			continue;
 		}
-		rc = fetch_entity(s, &now[i], &body, &line, &ts);
-		d->fetched++;
-		if (rc == SRC_GONE) {
+		j = &jobs[k++];
+		if (j->rc == SRC_GONE) {
 			changed_entity(s, d, &now[i], 1);	/* deleted after the listing */
-			continue;
-		}
-		if (rc != 0) {
+		} else if (j->rc != 0) {
 			ret = -1;
-			break;
+		} else {
+			if (strcmp((const char *)j->ts.p, now[i].ts) != 0)
+				changed_entity(s, d, &now[i], 0);	/* written after the listing */
+			buf_append(out, j->line.p, j->line.len);
+			note_newest(&d->newest, (const char *)j->line.p, j->line.len);
 		}
-		if (strcmp((const char *)ts.p, now[i].ts) != 0)
-			changed_entity(s, d, &now[i], 0);	/* written after the listing */
-		buf_append(out, line.p, line.len);
-		note_newest(&d->newest, (const char *)line.p, line.len);
 	}
-	buf_free(&body);
-	buf_free(&line);
-	buf_free(&ts);
 	if (ret == 0 && out->overflow) {
 		info(1, "%s: the table is too large to assemble in memory; reading it whole", s->url);
 		out->len = 0;
@@ -1157,6 +1202,11 @@ int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_p
 		ret = 1;
 	}
 out:
+	for (size_t i = 0; jobs && i < need; i++) {
+		buf_free(&jobs[i].line);
+		buf_free(&jobs[i].ts);
+	}
+	free(jobs);
 	free(m.slot);
 	tents_free(old, nold);
 	tents_free(now, nnow);
