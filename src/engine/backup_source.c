@@ -12,7 +12,12 @@
  * An object whose ETag changed between the listing and the download
  * (HTTP 412) is looked up again, stored as it is now, flagged and listed
  * in the snapshot as changed while read; one deleted meanwhile is listed
- * and left out. */
+ * and left out.
+ *
+ * An Azure table (azure-table://ACCOUNT/TABLE) is the file
+ * /azure-table/ACCOUNT/TABLE of JSON lines: built from the earlier
+ * snapshot's file and the entities changed since (src_table_delta), or
+ * read whole when there is none or too much changed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
