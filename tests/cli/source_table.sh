@@ -11,9 +11,10 @@
 # changing 1% of the entities the next backup (through a proxy that
 # counts requests) lists keys and Timestamps only and reads just the new
 # and updated entities, and the old and new snapshots restore the old and
-# new tables; an entity updated while the proxy holds its read is
-# reported as changed while read; restore into a directory writes the
-# JSON lines; a missing table is a clear error.
+# new tables; an entity updated or deleted while the proxy holds its
+# read is reported as changed while read; past 30% changed entities the
+# table is read whole; restore into a directory writes the JSON lines; a
+# missing table is a clear error.
 . "$(dirname "$0")/lib.sh"
 . "$TWOFOLD_TOP/tests/servers/azurite.sh"
 . "$TWOFOLD_TOP/tests/servers/clients.sh"
@@ -235,9 +236,14 @@ fp_start tproxy "$AZURITE_TABLE_PORT" || ok 1 "proxy starts"
 tcs() { echo "DefaultEndpointsProtocol=http;AccountName=$A;AccountKey=$AZURITE_KEY;TableEndpoint=http://127.0.0.1:$1/$A;BlobEndpoint=$AZURITE_URL;"; }
 t0=$(date +%s)
 AZURE_STORAGE_CONNECTION_STRING=$(tcs "$FP_PORT") tf2 backup "azure-table://$A/srct" >"$T/id3" 2>"$T/err"; rc=$?
-gets=$(grep -c "^request [0-9]* GET /$A/srct(PartitionKey=" "$T/tproxy.log")
-lists=$(grep -c "^request [0-9]* GET /$A/srct()" "$T/tproxy.log")
-sel=$(grep "^request [0-9]* GET /$A/srct()" "$T/tproxy.log" | grep -c '?$select=PartitionKey,RowKey,Timestamp')
+# reads PROXY TABLE: from the proxy's log, gets (single-entity GETs),
+# lists (Query Entities requests) and sel (those with the projection)
+reads() {
+	gets=$(grep -c "^request [0-9]* GET /$A/$2(PartitionKey=" "$T/$1.log")
+	lists=$(grep -c "^request [0-9]* GET /$A/$2()" "$T/$1.log")
+	sel=$(grep "^request [0-9]* GET /$A/$2()" "$T/$1.log" | grep -c '?$select=PartitionKey,RowKey,Timestamp')
+}
+reads tproxy srct
 [ $rc -eq 0 ] || sed 's/^/# /' "$T/err"
 [ $rc -eq 0 ] && [ "$gets" -eq 45 ] && [ "$lists" -ge 5 ] && [ "$sel" -eq "$lists" ] && [ "$(fp_requests tproxy)" -eq $((lists + gets)) ]
 ok $? "the next backup reads only the 45 new or updated entities ($gets single-entity GETs; $sel of $lists listing requests are projections; $(($(date +%s) - t0)) s, exit $rc)"
@@ -293,6 +299,30 @@ held r00020 p6 'tcurl DELETE "/srct$(ekey p6 r00020)" -H "If-Match: *" -o /dev/n
     grep -q "changed_while_read.*/azure-table/$A/srct(PartitionKey='p6',RowKey='r00020')" "$T/snap.json" &&
     ! grep -q '"RowKey":"r00020"' "$T/lines.held" && [ "$(wc -l <"$T/lines.held")" -eq $((N - 1)) ]
 ok $? "an entity deleted while the backup reads it is reported, listed and left out (HTTP $code, $FP_CHANGED, exit $rc)"
+
+# ---- a table of 10 entities: 2 updated (20%) are read one by one, 4
+# (40%, past 30%) make the next backup read the table whole
+tcurl POST /Tables -d '{"TableName":"small"}' -o /dev/null
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	tcurl POST /small -H 'Prefer: return-no-content' -d "{\"PartitionKey\":\"p\",\"RowKey\":\"r$i\",\"V\":$i}" -o /dev/null
+done
+tf2 backup "azure-table://$A/small" >/dev/null
+# small N...: update entities rN..., back up small through a new proxy,
+# count its reads; upd: the entities stored as updated
+small() {
+	for _i; do tcurl PUT "/small$(ekey p "r$_i")" -d '{"V":-1}' -o /dev/null; done
+	fp_start "small$1" "$AZURITE_TABLE_PORT" || ok 1 "proxy starts"
+	AZURE_STORAGE_CONNECTION_STRING=$(tcs "$FP_PORT") tf2 backup "azure-table://$A/small" >/dev/null 2>"$T/err"
+	rc=$?
+	reads "small$1" small
+	upd=$(tf dump latest "/azure-table/$A/small" | grep -c '"V":-1}$')
+}
+small 0 1
+[ $rc -eq 0 ] && [ "$upd" -eq 2 ] && [ "$gets" -eq 2 ] && [ "$sel" -eq "$lists" ]
+ok $? "2 of 10 entities updated: read one by one ($gets single-entity GETs, $sel of $lists listings projected)"
+small 2 3 4 5
+[ $rc -eq 0 ] && [ "$upd" -eq 6 ] && [ "$gets" -eq 0 ] && [ "$sel" -eq 1 ] && [ "$lists" -eq 2 ]
+ok $? "4 of 10 updated: the table is read whole ($gets single-entity GETs, $sel of $lists listings projected)"
 
 tf restore "$(cat "$T/id1")" --include "/azure-table/$A/srct" --target "$T/dir"; rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/dir/azure-table/$A/srct" "$T/lines1"
