@@ -12,7 +12,12 @@
  * An object whose ETag changed between the listing and the download
  * (HTTP 412) is looked up again, stored as it is now, flagged and listed
  * in the snapshot as changed while read; one deleted meanwhile is listed
- * and left out. */
+ * and left out.
+ *
+ * An Azure table (azure-table://ACCOUNT/TABLE) is the file
+ * /azure-table/ACCOUNT/TABLE of JSON lines: built from the earlier
+ * snapshot's file and the entities changed since (src_table_delta), or
+ * read whole when there is none or too much changed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,18 +107,20 @@ static char *path_of(const struct sctx *sc, const struct bobj *b)
 
 /* ---- the earlier snapshot ---- */
 
-/* prev_root(sc, id): the tree ID of this source's container or bucket in
- * the newest good snapshot that names the same source URL.  1 found. */
-static int prev_root(struct sctx *sc, uint8_t id[ID_LEN])
+/* prev_root(r, src, id, file): the tree ID of this source's container or
+ * bucket in the newest good snapshot that names the same source URL; or,
+ * with file (a table), a copy of its file node's size and chunks there
+ * (free file->chunks).  1 found. */
+static int prev_root(struct repo *r, struct source *src, uint8_t id[ID_LEN], struct node *file)
 {
 	struct snap_list l;
 	const char *comps[3];
-	int nroot = source_root(sc->src, comps), found = 0;
+	int nroot = source_root(src, comps), found = 0;
 
-	if (repo_role(sc->r) == ROLE_WRITE)
+	if (repo_role(r) == ROLE_WRITE)
 		return 0;	/* a write-only key cannot read snapshots */
 	memset(&l, 0, sizeof l);
-	if (repo_list_snapshots(sc->r, &l) != 0)
+	if (repo_list_snapshots(r, &l) != 0)
 		return 0;
 	for (size_t i = l.n; i-- > 0 && !found;) {
 		const struct snap_item *it = &l.v[i];
@@ -123,7 +130,7 @@ static int prev_root(struct sctx *sc, uint8_t id[ID_LEN])
 		if (it->status == SNAP_BAD)
 			continue;
 		for (uint32_t k = 0; k < it->s.n_paths && ok; k++)
-			if (strcmp(it->s.paths[k], source_url(sc->src)) == 0)
+			if (strcmp(it->s.paths[k], source_url(src)) == 0)
 				ok = 2;
 		if (ok != 2)
 			continue;
@@ -133,7 +140,7 @@ static int prev_root(struct sctx *sc, uint8_t id[ID_LEN])
 			struct node key;
 			const struct node *nd;
 
-			if (repo_load_tree(sc->r, cur, &t) != 0) {
+			if (repo_load_tree(r, cur, &t) != 0) {
 				ok = 0;
 				break;
 			}
@@ -141,16 +148,28 @@ static int prev_root(struct sctx *sc, uint8_t id[ID_LEN])
 			key.name = (uint8_t *)(uintptr_t)comps[d];
 			key.name_len = (uint32_t)strlen(comps[d]);
 			nd = t.n ? bsearch(&key, t.nodes, t.n, sizeof *t.nodes, node_cmp) : NULL;
-			if (nd == NULL || nd->type != NODE_DIR)
+			if (file && d == nroot - 1) {
+				/* a table: the file itself */
+				if (nd == NULL || nd->type != NODE_FILE) {
+					ok = 0;
+				} else {
+					file->size = nd->size;
+					file->n_chunks = nd->n_chunks;
+					file->chunks = xcalloc(nd->n_chunks + 1, ID_LEN);
+					if (nd->n_chunks)
+						memcpy(file->chunks, nd->chunks, (size_t)nd->n_chunks * ID_LEN);
+				}
+			} else if (nd == NULL || nd->type != NODE_DIR) {
 				ok = 0;
-			else
+			} else {
 				memcpy(cur, nd->subtree, ID_LEN);
+			}
 			tree_free(&t);
 		}
 		if (ok) {
 			memcpy(id, cur, ID_LEN);
 			found = 1;
-			info(2, "%s: comparing with snapshot %02x%02x%02x%02x", source_url(sc->src),
+			info(2, "%s: comparing with snapshot %02x%02x%02x%02x", source_url(src),
 			    it->id[0], it->id[1], it->id[2], it->id[3]);
 		}
 	}
@@ -517,7 +536,7 @@ static int one(struct bctx *c, struct source *src, uint8_t root_id[ID_LEN], int6
 		errmsg("source %s: an object with an empty name", source_url(src));
 		goto out;
 	}
-	if (!bk_opts(c)->no_cache && prev_root(&sc, prev))
+	if (!bk_opts(c)->no_cache && prev_root(sc.r, src, prev, NULL))
 		plan(&sc, prev);
 	fetch = xcalloc(sc.n + 1, sizeof *fetch);
 	for (size_t i = 0; i < sc.n; i++) {
@@ -562,35 +581,140 @@ static ssize_t table_reader(void *arg, uint8_t *p, size_t n)
 	return src_table_read(arg, p, n);
 }
 
-/* one_table(c, s, n, name): an Azure table as the file node n (JSON
- * lines).  0, 1 (unreadable, reported), -1. */
-static int one_table(struct bctx *c, struct source *s, struct node *n, const char *name)
+/* An earlier export, and the new one assembled from it, are held in
+ * memory up to this size; a larger table is read whole every time. */
+#define TABLE_MEM_MAX ((size_t)512 << 20)
+/* More new or changed entities than this (percent): read whole. */
+#define TABLE_DELTA_PCT 30
+
+struct memrd {
+	const uint8_t *p;
+	size_t n, at;
+};
+
+static ssize_t mem_reader(void *arg, uint8_t *p, size_t n)
 {
-	struct src_table_reader *r = src_table_open_reader(s);
+	struct memrd *m = arg;
+
+	if (n > m->n - m->at)
+		n = m->n - m->at;
+	memcpy(p, m->p + m->at, n);
+	m->at += n;
+	return (ssize_t)n;
+}
+
+/* prev_export(c, s, out): the export of this table in the newest earlier
+ * snapshot of it into out.  1 read; 0 none, too large, or its chunks not
+ * all readable (the table is then read whole). */
+static int prev_export(struct bctx *c, struct source *s, struct buf *out)
+{
+	struct repo *r = bk_repo(c);
+	struct node f;
+	uint8_t id[ID_LEN];
+	int ok;
+
+	memset(&f, 0, sizeof f);
+	if (bk_opts(c)->no_cache || !prev_root(r, s, id, &f))
+		return 0;
+	ok = f.size <= out->max;
+	for (uint32_t k = 0; k < f.n_chunks && ok; k++)
+		ok = repo_has_blob(r, BLOB_DATA, f.chunks[k]) && repo_read_blob(r, f.chunks[k], out) == 0;
+	ok = ok && out->len == f.size;
+	free(f.chunks);
+	if (!ok)
+		out->len = 0;
+	return ok;
+}
+
+/* table_delta(c, s, n, prev, d): node n from the earlier export prev and
+ * the entities that changed since (src_table_delta); entities written
+ * during the backup are reported and listed.  0, 1 (read it whole
+ * instead), -1 (failed, reported). */
+static int table_delta(struct bctx *c, struct source *s, struct node *n, const struct buf *prev,
+    struct src_table_delta *d)
+{
 	struct backup_result *res = bk_result(c);
-	double t0 = mono_sec();
+	struct buf out;
+	struct memrd m;
+	const char *comps[3];
 	int rc;
 
-	base_node(n, name, NODE_FILE);
-	rc = bk_stream(c, table_reader, r, n);
-	if (rc == 0 && bk_collect(c) != 0) {
-		src_table_close_reader(r);
-		return -1;
+	buf_init(&out, TABLE_MEM_MAX);
+	rc = src_table_delta(s, (const char *)prev->p, prev->len, TABLE_DELTA_PCT, src_connections(),
+	    &out, d);
+	if (rc != 0) {
+		buf_free(&out);
+		return rc;
 	}
+	m.p = out.p;
+	m.n = out.len;
+	m.at = 0;
+	rc = bk_stream(c, mem_reader, &m, n);
+	if (rc == 0) {
+		source_root(s, comps);
+		for (size_t i = 0; i < d->n_changed; i++) {
+			char *path = xasprintf("/%s/%s/%s%s", comps[0], comps[1], comps[2], d->changed[i]);
+
+			bk_changed(c, path);	/* (src_table_delta warned) */
+			free(path);
+			n->flags |= NODE_CHANGED;
+		}
+		n->mtime_ns = n->atime_ns = n->ctime_ns = d->newest;
+		if (out.len == prev->len && memcmp(out.p, prev->p, out.len) == 0)
+			res->files_unchanged++;
+		else
+			res->files_changed++;
+	}
+	buf_free(&out);
+	return rc == 0 ? 0 : -1;
+}
+
+/* one_table(c, s, n, name): an Azure table as the file node n (JSON
+ * lines): from the earlier snapshot's export and the entities changed
+ * since when there is one, else read whole.  0, 1 (unreadable,
+ * reported), -1. */
+static int one_table(struct bctx *c, struct source *s, struct node *n, const char *name)
+{
+	struct backup_result *res = bk_result(c);
+	struct src_table_delta d;
+	struct buf prev;
+	double t0 = mono_sec();
+	int rc = 1;
+
+	memset(&d, 0, sizeof d);
+	base_node(n, name, NODE_FILE);
+	buf_init(&prev, TABLE_MEM_MAX);
+	if (prev_export(c, s, &prev))
+		rc = table_delta(c, s, n, &prev, &d);
+	buf_free(&prev);
+	if (rc == 0) {
+		info(1, "%s: %ju entities, %ju unchanged, %ju read one by one, %zu changed while read "
+		    "(%ju listing requests), %.1f s", source_url(s), (uintmax_t)d.listed,
+		    (uintmax_t)d.reused, (uintmax_t)d.fetched, d.n_changed, (uintmax_t)d.list_pages,
+		    mono_sec() - t0);
+	} else if (rc == 1) {
+		struct src_table_reader *r = src_table_open_reader(s);
+
+		rc = bk_stream(c, table_reader, r, n);
+		if (rc == 0) {
+			/* the newest entity's time: an unchanged table gives the same node */
+			n->mtime_ns = n->atime_ns = n->ctime_ns = src_table_newest(r);
+			res->files_new++;
+			info(1, "%s: %ju entities, read whole, %.1f s", source_url(s),
+			    (uintmax_t)src_table_entities(r), mono_sec() - t0);
+		}
+		src_table_close_reader(r);
+	}
+	src_table_delta_free(&d);
+	if (rc == 0 && bk_collect(c) != 0)
+		return -1;
 	if (rc != 0) {
 		node_free(n);
 		bk_unreadable(c, source_url(s));
-		src_table_close_reader(r);
 		return 1;
 	}
-	/* the newest entity's time: an unchanged table gives the same node */
-	n->mtime_ns = n->atime_ns = n->ctime_ns = src_table_newest(r);
 	res->files++;
-	res->files_new++;
 	res->bytes += n->size;
-	info(1, "%s: %ju entities, %s", source_url(s), (uintmax_t)src_table_entities(r),
-	    mono_sec() - t0 < 0 ? "" : "exported");
-	src_table_close_reader(r);
 	return 0;
 }
 

@@ -186,4 +186,42 @@ int src_table_put_line(struct source *s, const char *line, size_t n);
 int src_table_entity_line(const char *p, size_t n, struct buf *out);
 int src_table_page(const char *doc, size_t n, struct buf *out, size_t *count);
 
+/* ---- incremental tables ----
+ * src_table_delta(s, prev, n, max_pct, threads, out, d): the table's export (as
+ * src_table_read gives it) into out, from prev[0..n) -- the export of an
+ * earlier snapshot of the same table -- and the service: Query Entities
+ * with $select=PartitionKey,RowKey,Timestamp lists every entity; one with
+ * the same keys and the same Timestamp as a line of prev keeps that line,
+ * the rest (new or changed) are read one by one (Query Entity, `threads`
+ * requests in flight, all held until the export is assembled), and
+ * entities missing from the listing (deleted) are dropped.  An entity
+ * whose Timestamp is not the listed one when it is read, or that is gone
+ * by then, was written during the backup: a warning names it and its
+ * "(PartitionKey='..',RowKey='..')" (OData literals, ' doubled) goes into
+ * d->changed; the line read is stored, a gone one is left out.  Returns
+ * 0, 1 when it is cheaper or safer to read the whole table (prev is not
+ * canonical lines, or more than max_pct percent of the entities are to
+ * be read; out is untouched), or -1 after a message.
+ * src_table_delta_free(d): d's list. */
+struct src_table_delta {
+	uint64_t listed;	/* entities listed */
+	uint64_t reused;	/* lines kept from prev */
+	uint64_t fetched;	/* Query Entity requests (single-entity GETs) */
+	uint64_t list_pages;	/* projected Query Entities requests */
+	char **changed;		/* entities written during the backup */
+	size_t n_changed;
+	int64_t newest;		/* the newest Timestamp in out (ns) */
+};
+int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_pct, int threads,
+    struct buf *out, struct src_table_delta *d);
+void src_table_delta_free(struct src_table_delta *d);
+/* src_table_line_key(line, n, pk, rk, ts): the PartitionKey, RowKey and
+ * Timestamp ("" if absent) of one canonical line (without its newline):
+ * its first members, as src_table_entity_line writes them; the line must
+ * be one JSON object with nothing after it.  Each buf gets the decoded
+ * text, NUL-terminated (not counted in len; keys may be empty, as in
+ * Azure).  0, or -1 (all three empty) on anything else (fuzzed). */
+#define SRC_TABLE_VALUE_MAX ((size_t)1 << 20)	/* one value of a line; max for those bufs */
+int src_table_line_key(const char *line, size_t n, struct buf *pk, struct buf *rk, struct buf *ts);
+
 #endif

@@ -5,7 +5,9 @@
  * Requests use the Table service's JSON (odata=fullmetadata) and are
  * signed with Shared Key Lite (HMAC-SHA256 of "Date\nCanonicalizedResource")
  * or carry a SAS.  Query Entities pages are followed through the
- * x-ms-continuation-NextPartitionKey / NextRowKey headers. */
+ * x-ms-continuation-NextPartitionKey / NextRowKey headers.  An
+ * incremental export (src_table_delta) lists only keys and Timestamps
+ * ($select) and reads changed entities one by one. */
 #include "source/source_internal.h"
 
 #include <ctype.h>
@@ -18,6 +20,7 @@
 #include <sodium.h>
 
 #include "util/util.h"
+#include "util/workq.h"
 
 #define TABLE_VERSION "2019-02-02"
 #define PAGE_MAX ((size_t)32 << 20)
@@ -266,7 +269,7 @@ int src_table_entity_line(const char *p, size_t n, struct buf *out)
 	int ret = -1, r;
 
 	buf_init(&k, 4096);
-	buf_init(&s, (size_t)1 << 20);
+	buf_init(&s, SRC_TABLE_VALUE_MAX);
 	if (q >= e || *q != '{')
 		goto out;
 	q = ws(q + 1, e);
@@ -329,7 +332,9 @@ int src_table_entity_line(const char *p, size_t n, struct buf *out)
 					t->value = xmemdup(s.p, s.len);
 					t->quoted = 1;
 				} else {
-					t->value = xmemdup(vt.p, vt.n + 1);
+					/* the token may end the input: copy vt.n bytes only */
+					t->value = xmalloc(vt.n + 1);
+					memcpy(t->value, vt.p, vt.n);
 					t->value[vt.n] = '\0';
 				}
 				if (!t->type[0]) {
@@ -474,8 +479,17 @@ out:
 
 /* ---- requests ---- */
 
-int src_table_request(struct source *s, const char *method, const char *path, const char *query,
-    const void *body, size_t n, struct buf *out, struct buf *rh, struct http_resp *rs)
+#define ACCEPT_FULL "Accept: application/json;odata=fullmetadata"
+/* Without metadata: for listings of keys and Timestamps only, whose
+ * types are known (an entity's odata.id, editLink, etag and type would
+ * be four fifths of the bytes). */
+#define ACCEPT_BARE "Accept: application/json;odata=nometadata"
+
+/* table_request(s, accept, ...): src_table_request with that Accept
+ * header line. */
+static int table_request(struct source *s, const char *accept, const char *method, const char *path,
+    const char *query, const void *body, size_t n, struct buf *out, struct buf *rh,
+    struct http_resp *rs)
 {
 	struct curl_slist *hl = NULL;
 	char date[64], *url, *line;
@@ -491,7 +505,7 @@ int src_table_request(struct source *s, const char *method, const char *path, co
 	hl = curl_slist_append(hl, line);
 	free(line);
 	hl = curl_slist_append(hl, "x-ms-version: " TABLE_VERSION);
-	hl = curl_slist_append(hl, "Accept: application/json;odata=fullmetadata");
+	hl = curl_slist_append(hl, accept);
 	hl = curl_slist_append(hl, "Content-Type: application/json");
 	hl = curl_slist_append(hl, "DataServiceVersion: 3.0;NetFx");
 	hl = curl_slist_append(hl, "Expect:");
@@ -506,6 +520,12 @@ int src_table_request(struct source *s, const char *method, const char *path, co
 	sodium_memzero(url, strlen(url));
 	free(url);
 	return rc;
+}
+
+int src_table_request(struct source *s, const char *method, const char *path, const char *query,
+    const void *body, size_t n, struct buf *out, struct buf *rh, struct http_resp *rs)
+{
+	return table_request(s, ACCEPT_FULL, method, path, query, body, n, out, rh, rs);
 }
 
 /* header_value(h, name, out, on): a response header's value. */
@@ -543,6 +563,7 @@ struct src_table_reader {
 	size_t at;
 	char npk[1024], nrk[1024];
 	int started, done;
+	int keys_only;		/* $select=PartitionKey,RowKey,Timestamp */
 	uint64_t entities, pages;
 	int64_t newest;		/* the newest Timestamp seen */
 };
@@ -574,13 +595,41 @@ int64_t src_table_newest(const struct src_table_reader *r)
 	return r->newest;
 }
 
+/* note_newest(newest, lines, n): raise *newest to the newest Timestamp of
+ * the canonical lines[0..n) (a canonical line holds no unescaped quote
+ * inside its strings, so the pattern cannot come from a value). */
+static void note_newest(int64_t *newest, const char *lines, size_t n)
+{
+	for (size_t at = 0; at < n;) {
+		const char *l = lines + at;
+		const char *nl = memchr(l, '\n', n - at);
+		const char *t = nl ? memmem(l, (size_t)(nl - l), ",\"Timestamp\":\"", 14) : NULL;
+
+		if (t) {
+			const char *te = memchr(t + 14, '"', (size_t)(nl - t - 14));
+			char tmp[64];
+			int64_t ns;
+
+			if (te && (size_t)(te - t - 14) < sizeof tmp) {
+				memcpy(tmp, t + 14, (size_t)(te - t - 14));
+				tmp[te - t - 14] = '\0';
+				if (src_parse_time(tmp, &ns) == 0 && ns > *newest)
+					*newest = ns;
+			}
+		}
+		if (nl == NULL)
+			break;
+		at = (size_t)(nl - lines) + 1;
+	}
+}
+
 /* next_page(r): the next Query Entities page into r->lines.  0, or -1. */
 static int next_page(struct src_table_reader *r)
 {
 	struct source *s = r->s;
 	struct http_resp rs;
 	struct buf page, rh;
-	char *path = xasprintf("/%s()", s->container), *q = NULL;
+	char *path = xasprintf("/%s()", s->container), *q = NULL, *sel;
 	size_t count;
 	int rc, ret = -1;
 
@@ -594,7 +643,13 @@ static int next_page(struct src_table_reader *r)
 		free(b);
 	}
 	r->started = 1;
-	rc = src_table_request(s, "GET", path, q, NULL, 0, &page, &rh, &rs);
+	if (r->keys_only) {
+		sel = xasprintf("$select=PartitionKey,RowKey,Timestamp%s%s", q ? "&" : "", q ? q : "");
+		free(q);
+		q = sel;
+	}
+	rc = table_request(s, r->keys_only ? ACCEPT_BARE : ACCEPT_FULL, "GET", path, q, NULL, 0, &page,
+	    &rh, &rs);
 	if (rc != 0 || rs.status != 200) {
 		if (rc == 0 && rs.status == 404)
 			errmsg("source %s: table %s does not exist in account %s", s->url, s->container, s->account);
@@ -610,29 +665,7 @@ static int next_page(struct src_table_reader *r)
 	}
 	r->entities += count;
 	r->pages++;
-	/* the newest Timestamp (a canonical line holds no unescaped quote
-	 * inside its strings, so the pattern cannot come from a value) */
-	for (size_t at = 0; at < r->lines.len;) {
-		const char *l = (const char *)r->lines.p + at;
-		const char *nl = memchr(l, '\n', r->lines.len - at);
-		const char *t = nl ? memmem(l, (size_t)(nl - l), ",\"Timestamp\":\"", 14) : NULL;
-
-		if (t) {
-			const char *te = memchr(t + 14, '"', (size_t)(nl - t - 14));
-			char tmp[64];
-			int64_t ns;
-
-			if (te && (size_t)(te - t - 14) < sizeof tmp) {
-				memcpy(tmp, t + 14, (size_t)(te - t - 14));
-				tmp[te - t - 14] = '\0';
-				if (src_parse_time(tmp, &ns) == 0 && ns > r->newest)
-					r->newest = ns;
-			}
-		}
-		if (nl == NULL)
-			break;
-		at = (size_t)(nl - (const char *)r->lines.p) + 1;
-	}
+	note_newest(&r->newest, (const char *)r->lines.p, r->lines.len);
 	if (header_value(&rh, "x-ms-continuation-NextPartitionKey", r->npk, sizeof r->npk) != 1)
 		r->npk[0] = '\0';
 	if (header_value(&rh, "x-ms-continuation-NextRowKey", r->nrk, sizeof r->nrk) != 1)
@@ -665,11 +698,10 @@ ssize_t src_table_read(struct src_table_reader *r, uint8_t *p, size_t n)
 
 /* ---- restore: lines into a table ---- */
 
-static char *key_lit(const char *k)
+/* odata_lit(k): the OData string literal 'k' (every ' doubled). */
+static char *odata_lit(const char *k)
 {
-	/* 'k' with ' doubled, then percent-encoded for the URL path */
 	struct buf b;
-	char *s, *e;
 	size_t l;
 
 	buf_init(&b, SIZE_MAX);
@@ -679,11 +711,29 @@ static char *key_lit(const char *k)
 		if (*k == '\'')
 			buf_append(&b, "'", 1);
 	}
-	buf_append(&b, "'", 2);
-	s = (char *)buf_steal(&b, &l);
-	e = url_escape(s, 0);
+	buf_append(&b, "'", 2);	/* and the NUL */
+	return (char *)buf_steal(&b, &l);
+}
+
+/* key_lit(k): odata_lit(k), percent-encoded for the URL path. */
+static char *key_lit(const char *k)
+{
+	char *s = odata_lit(k), *e = url_escape(s, 0);
+
 	free(s);
 	return e;
+}
+
+/* entity_path(s, pk, rk): "/TABLE(PartitionKey='pk',RowKey='rk')" for
+ * the URL. */
+static char *entity_path(const struct source *s, const char *pk, const char *rk)
+{
+	char *a = key_lit(pk), *b = key_lit(rk);
+	char *path = xasprintf("/%s(PartitionKey=%s,RowKey=%s)", s->container, a, b);
+
+	free(a);
+	free(b);
+	return path;
 }
 
 int src_table_create(struct source *s)
@@ -760,8 +810,7 @@ int src_table_put_line(struct source *s, const char *line, size_t n)
 	if (pk == NULL || rk == NULL || body.overflow)
 		goto out;
 	{
-		char *a = key_lit(pk), *b = key_lit(rk);
-		char *path = xasprintf("/%s(PartitionKey=%s,RowKey=%s)", s->container, a, b);
+		char *path = entity_path(s, pk, rk);
 		struct http_resp rs;
 		int rc;
 
@@ -771,8 +820,6 @@ int src_table_put_line(struct source *s, const char *line, size_t n)
 			ret = 0;
 		else
 			src_fail(s, rc, &rs, NULL, 0, "write an entity into table", s->container);
-		free(a);
-		free(b);
 		free(path);
 	}
 	if (ret != 0)
@@ -785,4 +832,391 @@ out:
 	buf_free(&k);
 	buf_free(&body);
 	return ret == 0 ? 0 : -1;
+}
+
+/* ---- incremental: only new and changed entities are read ---- */
+
+/* str_clear(b): b as the empty NUL-terminated string. */
+static void str_clear(struct buf *b)
+{
+	b->len = 0;
+	b->overflow = 0;
+	buf_append(b, "", 1);
+	b->len = 0;
+}
+
+int src_table_line_key(const char *line, size_t n, struct buf *pk, struct buf *rk, struct buf *ts)
+{
+	static const char *const names[3] = { "PartitionKey", "RowKey", "Timestamp" };
+	struct buf *dst[3] = { pk, rk, ts };
+	const char *e = line + n, *q;
+	struct jtok t, kt, vt;
+	struct buf k;
+	int ret = -1, got = 0;
+
+	for (int i = 0; i < 3; i++)
+		str_clear(dst[i]);
+	/* the whole line is one well-formed object, nothing around it */
+	if (n == 0 || line[0] != '{')
+		return -1;
+	q = skip_value(line, e, &t, 0);
+	if (q != e || t.kind != 'o')
+		return -1;
+	buf_init(&k, 4096);
+	q = line + 1;
+	for (int i = 0; i < 3; i++) {
+		q = skip_value(q, e, &kt, 0);
+		if (q == NULL || kt.kind != 's' || unescape(&kt, &k) != 0)
+			goto out;
+		if (k.len != strlen(names[i]) || memcmp(k.p, names[i], k.len) != 0) {
+			if (i < 2)
+				goto out;
+			break;	/* no Timestamp */
+		}
+		q = ws(q, e);
+		if (q >= e || *q != ':')
+			goto out;
+		q = skip_value(q + 1, e, &vt, 0);
+		if (q == NULL || vt.kind != 's' || unescape(&vt, dst[i]) != 0 ||
+		    buf_append(dst[i], "", 1) != 0)
+			goto out;
+		dst[i]->len--;		/* NUL-terminated, not counted */
+		got = i + 1;
+		q = ws(q, e);
+		if (q >= e || (*q != ',' && *q != '}'))
+			goto out;
+		if (*q++ == '}')
+			break;
+	}
+	ret = got >= 2 ? 0 : -1;	/* both keys (empty ones too, as in Azure) */
+out:
+	if (ret != 0)
+		for (int i = 0; i < 3; i++)
+			str_clear(dst[i]);
+	buf_free(&k);
+	return ret;
+}
+
+/* An entity of the listing or of the earlier export: its keys as
+ * "PK\0RK\0", its Timestamp, and (earlier export) where its line is. */
+struct tent {
+	char *key;		/* PartitionKey, NUL, RowKey, NUL */
+	size_t klen;		/* both keys and both NULs */
+	char *ts;
+	size_t off, len;	/* the line (with its newline) in the export */
+};
+
+static uint64_t key_hash(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 0x100000001b3u;
+	return h;
+}
+
+/* index_lines(doc, n, &v, &nv): every canonical line of doc as a tent
+ * (keys, Timestamp, where).  0, or -1 if a line is not canonical or the
+ * last one has no newline. */
+static int index_lines(const char *doc, size_t n, struct tent **v, size_t *nv)
+{
+	struct buf pk, rk, ts;
+	int ret = 0;
+
+	*v = NULL;
+	*nv = 0;
+	buf_init(&pk, SRC_TABLE_VALUE_MAX);
+	buf_init(&rk, SRC_TABLE_VALUE_MAX);
+	buf_init(&ts, SRC_TABLE_VALUE_MAX);
+	for (size_t at = 0; at < n && ret == 0;) {
+		const char *nl = memchr(doc + at, '\n', n - at);
+		size_t len;
+		struct tent *t;
+
+		if (nl == NULL || src_table_line_key(doc + at, (size_t)(nl - doc - at), &pk, &rk, &ts) != 0) {
+			ret = -1;
+			break;
+		}
+		len = (size_t)(nl - doc - at) + 1;
+		if (*nv % 1024 == 0)
+			*v = xreallocarray(*v, *nv + 1024, sizeof **v);
+		t = &(*v)[(*nv)++];
+		t->klen = pk.len + rk.len + 2;
+		t->key = xmalloc(t->klen);
+		memcpy(t->key, pk.p, pk.len + 1);
+		memcpy(t->key + pk.len + 1, rk.p, rk.len + 1);
+		t->ts = xmemdup(ts.p, ts.len + 1);
+		t->off = at;
+		t->len = len;
+		at += len;
+	}
+	buf_free(&pk);
+	buf_free(&rk);
+	buf_free(&ts);
+	return ret;
+}
+
+static void tents_free(struct tent *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].ts);
+	}
+	free(v);
+}
+
+/* An open-addressing index of tents by their keys. */
+struct tmap {
+	const struct tent **slot;
+	size_t cap;
+};
+
+static void tmap_build(struct tmap *m, const struct tent *v, size_t n)
+{
+	m->cap = 64;
+	while (m->cap < 2 * n + 2)
+		m->cap *= 2;
+	m->slot = xcalloc(m->cap, sizeof *m->slot);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (size_t)key_hash(v[i].key, v[i].klen) & (m->cap - 1);
+
+		while (m->slot[k] != NULL)
+			k = (k + 1) & (m->cap - 1);
+		m->slot[k] = &v[i];
+	}
+}
+
+static const struct tent *tmap_get(const struct tmap *m, const struct tent *x)
+{
+	size_t k = (size_t)key_hash(x->key, x->klen) & (m->cap - 1);
+
+	for (; m->slot[k] != NULL; k = (k + 1) & (m->cap - 1))
+		if (m->slot[k]->klen == x->klen && memcmp(m->slot[k]->key, x->key, x->klen) == 0)
+			return m->slot[k];
+	return NULL;
+}
+
+/* list_keys(s, &v, &nv, &pages): every entity's keys and Timestamp, in
+ * the service's order, from Query Entities with
+ * $select=PartitionKey,RowKey,Timestamp.  0, or -1 after a message. */
+static int list_keys(struct source *s, struct tent **v, size_t *nv, uint64_t *pages)
+{
+	struct src_table_reader *r = src_table_open_reader(s);
+	int ret = 0;
+
+	r->keys_only = 1;
+	*v = NULL;
+	*nv = 0;
+	while (ret == 0 && !r->done) {
+		struct tent *got;
+		size_t ng;
+
+		if (next_page(r) != 0) {
+			ret = -1;
+			break;
+		}
+		if (index_lines((const char *)r->lines.p, r->lines.len, &got, &ng) != 0) {
+			errmsg("source %s: the answer to Query Entities is malformed", s->url);
+			ret = -1;
+			break;
+		}
+		*v = xreallocarray(*v, *nv + ng + 1, sizeof **v);
+		if (ng)
+			memcpy(*v + *nv, got, ng * sizeof *got);
+		*nv += ng;
+		free(got);
+	}
+	*pages = r->pages;
+	src_table_close_reader(r);
+	return ret;
+}
+
+/* fetch_entity(s, t, body, line, ts): Query Entity for the keys of t, as
+ * a canonical line into line, its Timestamp into ts.  0, SRC_GONE (it no
+ * longer exists), or -1 after a message. */
+static int fetch_entity(struct source *s, const struct tent *t, struct buf *body, struct buf *line,
+    struct buf *ts)
+{
+	const char *pk = t->key, *rk = t->key + strlen(t->key) + 1;
+	char *path = entity_path(s, pk, rk);
+	struct http_resp rs;
+	struct buf gpk, grk;
+	int rc, ret = -1;
+
+	body->len = 0;
+	line->len = 0;
+	buf_init(&gpk, SRC_TABLE_VALUE_MAX);
+	buf_init(&grk, SRC_TABLE_VALUE_MAX);
+	rc = src_table_request(s, "GET", path, NULL, NULL, 0, body, NULL, &rs);
+	if (rc == 0 && rs.status == 404) {
+		ret = SRC_GONE;
+	} else if (rc != 0 || rs.status != 200) {
+		src_fail(s, rc, &rs, NULL, 0, "read an entity of table", s->container);
+	} else if (src_table_entity_line((const char *)body->p, body->len, line) != 0 ||
+	    src_table_line_key((const char *)line->p, line->len - 1, &gpk, &grk, ts) != 0 ||
+	    strcmp((char *)gpk.p, pk) != 0 || strcmp((char *)grk.p, rk) != 0) {
+		errmsg("source %s: the answer to Query Entity is malformed", s->url);
+	} else {
+		ret = 0;
+	}
+	free(path);
+	buf_free(&gpk);
+	buf_free(&grk);
+	return ret;
+}
+
+/* changed_entity(s, d, t, gone): warn that t was written (or deleted)
+ * after the listing and note it in d's "changed while read" list as
+ * (PartitionKey='..',RowKey='..'). */
+static void changed_entity(const struct source *s, struct src_table_delta *d, const struct tent *t,
+    int gone)
+{
+	char *a = odata_lit(t->key), *b = odata_lit(t->key + strlen(t->key) + 1);
+	char *e = xasprintf("(PartitionKey=%s,RowKey=%s)", a, b);
+
+	if (gone)
+		errmsg("warning: %s%s was deleted during the backup; left out", s->url, e);
+	else
+		errmsg("warning: %s%s changed while it was read (its Timestamp is no longer the "
+		    "listed one); stored as it is now", s->url, e);
+	d->changed = xreallocarray(d->changed, d->n_changed + 1, sizeof *d->changed);
+	d->changed[d->n_changed++] = e;
+	free(a);
+	free(b);
+}
+
+/* One entity to read, on a worker: its line and Timestamp, fetch_entity's
+ * result. */
+struct fjob {
+	struct source *s;
+	const struct tent *t;
+	struct buf line, ts;
+	int rc;
+};
+
+static void fjob_run(void *ctx, void *item, void *scratch)
+{
+	struct fjob *j = item;
+	struct buf body;
+
+	(void)ctx;
+	(void)scratch;
+	buf_init(&body, (size_t)8 << 20);
+	j->rc = fetch_entity(j->s, j->t, &body, &j->line, &j->ts);
+	buf_free(&body);
+}
+
+/* fetch_all(s, now, nnow, need, threads): read the entities of now that
+ * are not reused (off SIZE_MAX), `threads` at a time.  The jobs, in the
+ * order of now, or NULL after a message. */
+static struct fjob *fetch_all(struct source *s, const struct tent *now, size_t nnow, size_t need,
+    int threads)
+{
+	static const struct workq_fns fns = { fjob_run, NULL, NULL };
+	struct fjob *jobs = xcalloc(need + 1, sizeof *jobs);
+	struct workq *q = workq_start(&fns, NULL, threads, (size_t)threads * 2);
+	size_t k = 0;
+
+	if (q == NULL) {
+		free(jobs);
+		return NULL;
+	}
+	for (size_t i = 0; i < nnow; i++) {
+		if (now[i].off != SIZE_MAX)
+			continue;
+		jobs[k].s = s;
+		jobs[k].t = &now[i];
+		buf_init(&jobs[k].line, (size_t)8 << 20);
+		buf_init(&jobs[k].ts, SRC_TABLE_VALUE_MAX);
+		workq_submit(q, &jobs[k++], 1);
+	}
+	workq_stop(q);
+	return jobs;
+}
+
+int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_pct, int threads,
+    struct buf *out, struct src_table_delta *d)
+{
+	struct tent *old = NULL, *now = NULL;
+	size_t nold = 0, nnow = 0, need = 0, k = 0;
+	struct tmap m = { NULL, 0 };
+	struct fjob *jobs = NULL;
+	int ret = -1;
+
+	memset(d, 0, sizeof *d);
+	if (index_lines(prev, n, &old, &nold) != 0) {
+		info(1, "%s: the earlier snapshot's export is not canonical; reading the whole table",
+		    s->url);
+		tents_free(old, nold);
+		return 1;
+	}
+	if (list_keys(s, &now, &nnow, &d->list_pages) != 0)
+		goto out;
+	tmap_build(&m, old, nold);
+	for (size_t i = 0; i < nnow; i++) {
+		const struct tent *o = tmap_get(&m, &now[i]);
+
+		/* reused: same keys, same (non-empty) Timestamp */
+		now[i].off = o && now[i].ts[0] && strcmp(o->ts, now[i].ts) == 0 ? (size_t)(o - old) : SIZE_MAX;
+		need += now[i].off == SIZE_MAX;
+	}
+	d->listed = nnow;
+	if (need > 0 && need * 100 > (uint64_t)max_pct * nnow) {
+		info(1, "%s: %zu of %zu entities are new or changed; reading the whole table", s->url,
+		    need, nnow);
+		ret = 1;
+		goto out;
+	}
+	jobs = fetch_all(s, now, nnow, need, threads);
+	if (jobs == NULL)
+		goto out;
+	d->fetched = need;
+	ret = 0;
+	for (size_t i = 0; i < nnow && ret == 0; i++) {
+		const struct tent *o;
+		struct fjob *j;
+
+		if (now[i].off != SIZE_MAX) {
+			o = &old[now[i].off];
+			buf_append(out, prev + o->off, o->len);
+			note_newest(&d->newest, prev + o->off, o->len);
+			d->reused++;
+			continue;
+		}
+		j = &jobs[k++];
+		if (j->rc == SRC_GONE) {
+			changed_entity(s, d, &now[i], 1);	/* deleted after the listing */
+		} else if (j->rc != 0) {
+			ret = -1;
+		} else {
+			if (strcmp((const char *)j->ts.p, now[i].ts) != 0)
+				changed_entity(s, d, &now[i], 0);	/* written after the listing */
+			buf_append(out, j->line.p, j->line.len);
+			note_newest(&d->newest, (const char *)j->line.p, j->line.len);
+		}
+	}
+	if (ret == 0 && out->overflow) {
+		info(1, "%s: the table is too large to assemble in memory; reading it whole", s->url);
+		out->len = 0;
+		out->overflow = 0;
+		ret = 1;
+	}
+out:
+	for (size_t i = 0; jobs && i < need; i++) {
+		buf_free(&jobs[i].line);
+		buf_free(&jobs[i].ts);
+	}
+	free(jobs);
+	free(m.slot);
+	tents_free(old, nold);
+	tents_free(now, nnow);
+	return ret;
+}
+
+void src_table_delta_free(struct src_table_delta *d)
+{
+	for (size_t i = 0; i < d->n_changed; i++)
+		free(d->changed[i]);
+	free(d->changed);
+	memset(d, 0, sizeof *d);
 }

@@ -7,13 +7,19 @@
 # backs up to the identical tree; restored from the cloud copy alone into
 # a fresh table, which an independent client (az storage entity query)
 # reads back with the same typed values as the original, and whose
-# OData type annotations (curl, fullmetadata) are the original's; restore
-# into a directory writes the JSON lines; a missing table is a clear
-# error.
+# OData type annotations (curl, fullmetadata) are the original's; after
+# changing 1% of the entities the next backup (through a proxy that
+# counts requests) lists keys and Timestamps only and reads just the new
+# and updated entities, and the old and new snapshots restore the old and
+# new tables; an entity updated or deleted while the proxy holds its
+# read is reported as changed while read; past 30% changed entities the
+# table is read whole; restore into a directory writes the JSON lines; a
+# missing table is a clear error.
 . "$(dirname "$0")/lib.sh"
 . "$TWOFOLD_TOP/tests/servers/azurite.sh"
 . "$TWOFOLD_TOP/tests/servers/clients.sh"
-trap 'azurite_table_stop; azurite_stop; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
+. "$TWOFOLD_TOP/tests/servers/faultproxy.sh"
+trap 'fp_stop_all; azurite_table_stop; azurite_stop; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
 
 if ! azurite_table_start 2>"$T/azurite.err" || ! azurite_start 2>>"$T/azurite.err"; then
 	cat "$T/azurite.err" >&2
@@ -203,6 +209,120 @@ sed 's/"Timestamp":"[^"]*",//' "$T/lines1" >"$T/n1"
 sed 's/"Timestamp":"[^"]*",//' "$T/lines2" >"$T/n2"
 cmp -s "$T/n1" "$T/n2" || diff "$T/n1" "$T/n2" | head -4 | sed 's/^/# /'
 cmp -s "$T/n1" "$T/n2"; ok $? "backed up again, the restored table gives the same canonical lines"
+
+# ---- change 1% of the entities (50 of 5000): update 40, delete 5,
+# insert 5 (keys with a quote, a space and non-ASCII); the next backup,
+# through a proxy that logs every request, lists with a projection
+# ($select) and reads only the 45 new or updated entities one by one
+# ekey PK RK: the OData key of an entity for a URL path
+ekey() { printf "(PartitionKey=%%27%s%%27,RowKey=%%27%s%%27)" "$1" "$2"; }
+codes=""
+for k in $(seq 0 39); do
+	i=$((k * 100 + 7))
+	codes="$codes $(tcurl PUT "/srct$(ekey "p$((i % 7))" "$(printf r%05d $i)")" -o /dev/null -w '%{http_code}' \
+	    -d "{\"S\":\"updated $i\",\"U@odata.type\":\"Edm.Int64\",\"U\":\"$i\"}")"
+done
+for k in 0 1 2 3 4; do
+	i=$((k * 100 + 4003))
+	codes="$codes $(tcurl DELETE "/srct$(ekey "p$((i % 7))" "$(printf r%05d $i)")" -H 'If-Match: *' \
+	    -o /dev/null -w '%{http_code}')"
+	codes="$codes $(tcurl POST /srct -H 'Prefer: return-no-content' -o /dev/null -w '%{http_code}' \
+	    -d "{\"PartitionKey\":\"p new\",\"RowKey\":\"it's \u00e9 $k\",\"S\":\"inserted $k\",\"D\":$k.5}")"
+done
+[ "$(echo $codes | tr ' ' '\n' | grep -c '^204$')" -eq 50 ]; ok $? "changed 50 of $N entities: 40 updated, 5 deleted, 5 inserted"
+azq srct >"$T/az.srct2"
+fp_start tproxy "$AZURITE_TABLE_PORT" || ok 1 "proxy starts"
+# tcs PORT: the connection string with the table endpoint on PORT
+tcs() { echo "DefaultEndpointsProtocol=http;AccountName=$A;AccountKey=$AZURITE_KEY;TableEndpoint=http://127.0.0.1:$1/$A;BlobEndpoint=$AZURITE_URL;"; }
+t0=$(date +%s)
+AZURE_STORAGE_CONNECTION_STRING=$(tcs "$FP_PORT") tf2 backup "azure-table://$A/srct" >"$T/id3" 2>"$T/err"; rc=$?
+# reads PROXY TABLE: from the proxy's log, gets (single-entity GETs),
+# lists (Query Entities requests) and sel (those with the projection)
+reads() {
+	gets=$(grep -c "^request [0-9]* GET /$A/$2(PartitionKey=" "$T/$1.log")
+	lists=$(grep -c "^request [0-9]* GET /$A/$2()" "$T/$1.log")
+	sel=$(grep "^request [0-9]* GET /$A/$2()" "$T/$1.log" | grep -c '?$select=PartitionKey,RowKey,Timestamp')
+}
+reads tproxy srct
+[ $rc -eq 0 ] || sed 's/^/# /' "$T/err"
+[ $rc -eq 0 ] && [ "$gets" -eq 45 ] && [ "$lists" -ge 5 ] && [ "$sel" -eq "$lists" ] && [ "$(fp_requests tproxy)" -eq $((lists + gets)) ]
+ok $? "the next backup reads only the 45 new or updated entities ($gets single-entity GETs; $sel of $lists listing requests are projections; $(($(date +%s) - t0)) s, exit $rc)"
+tf dump "$(cat "$T/id3")" "/azure-table/$A/srct" >"$T/lines3"
+grep -q "\"RowKey\":\"r00107\",.*\"S\":\"updated 107\",\"U@odata.type\":\"Edm.Int64\",\"U\":\"107\"}" "$T/lines3" &&
+    grep -q "\"PartitionKey\":\"p new\",\"RowKey\":\"it's é 4\"," "$T/lines3" && ! grep -q '"RowKey":"r04003"' "$T/lines3" &&
+    [ "$(wc -l <"$T/lines3")" -eq $N ]
+ok $? "its export holds the updated and inserted entities and not the deleted ones ($(wc -l <"$T/lines3") lines)"
+tf2 --no-cache backup "azure-table://$A/srct" >"$T/id4"
+[ -n "$(tree "$(cat "$T/id3")")" ] && [ "$(tree "$(cat "$T/id3")")" = "$(tree "$(cat "$T/id4")")" ]
+ok $? "and the same tree as reading the whole table again (--no-cache)"
+tf -r "$CLOUD" restore "$(cat "$T/id3")" --include "/azure-table/$A/srct" --target "azure-table://$A/newt" 2>"$T/err" &&
+    tf -r "$CLOUD" restore "$(cat "$T/id1")" --include "/azure-table/$A/srct" --target "azure-table://$A/oldt" 2>>"$T/err"
+rc=$?
+azq newt >"$T/az.newt"
+azq oldt >"$T/az.oldt"
+[ $rc -eq 0 ] && cmp -s "$T/az.newt" "$T/az.srct2" && [ "$(grep -c '"RowKey": ' "$T/az.newt")" -eq $N ]
+ok $? "the new snapshot restores the changed table (az storage entity query, exit $rc)"
+cmp -s "$T/az.oldt" "$T/az.srct" && ! cmp -s "$T/az.srct" "$T/az.srct2"
+ok $? "the first snapshot still restores the table as it was"
+
+# ---- an entity written during the backup: r00010 is updated (so the next
+# backup reads it), a proxy holds that read until the test has updated it
+# again (straight at Azurite) and opened the gate; the backup sees a
+# Timestamp other than the listed one, stores what it read and reports it
+# held RK PK CHANGE: update entity (PK, RK) so that the next backup reads
+# it, back up through a proxy that holds that read until the shell
+# command CHANGE has run (straight at Azurite); sets code (the update's
+# HTTP status), rc, FP_HELD, FP_CHANGED; the snapshot as JSON in
+# $T/snap.json, its export in $T/lines.held
+held() {
+	code=$(tcurl PUT "/srct$(ekey "$2" "$1")" -d '{"S":"first"}' -o /dev/null -w '%{http_code}')
+	fp_start "h$1" "$AZURITE_TABLE_PORT" -g "$T/h$1.gate" -t 60 -f "hold:1:GET:RowKey=%27$1" || ok 1 "proxy starts"
+	HCS=$(tcs "$FP_PORT")
+	fp_held_change "h$1" "RowKey=%27$1" \
+	    'AZURE_STORAGE_CONNECTION_STRING=$HCS tf2 backup "azure-table://$A/srct" >"$T/idh" 2>"$T/err"' "$3"
+	rc=$?
+	tf --json cat snapshot "$(cat "$T/idh")" >"$T/snap.json"
+	tf dump "$(cat "$T/idh")" "/azure-table/$A/srct" >"$T/lines.held"
+}
+held r00010 p3 'tcurl PUT "/srct$(ekey p3 r00010)" -d "{\"S\":\"second\"}" -o /dev/null -w "%{http_code}"'
+[ "$code" = 204 ] && [ $FP_HELD -eq 0 ] && [ "$FP_CHANGED" = 204 ] && [ $rc -eq 0 ] &&
+    grep -q "/srct(PartitionKey='p3',RowKey='r00010') changed while it was read" "$T/err" &&
+    grep -q "changed_while_read.*/azure-table/$A/srct(PartitionKey='p3',RowKey='r00010')" "$T/snap.json"
+ok $? "an entity updated while the backup reads it is reported and listed in the snapshot (HTTP $code, $FP_CHANGED, exit $rc)"
+grep '"RowKey":"r00010"' "$T/lines.held" | grep -q '"S":"second"'
+ok $? "and stored as it was read"
+# the same for an entity deleted while the proxy holds its read: reported,
+# listed, left out
+held r00020 p6 'tcurl DELETE "/srct$(ekey p6 r00020)" -H "If-Match: *" -o /dev/null -w "%{http_code}"'
+[ "$code" = 204 ] && [ $FP_HELD -eq 0 ] && [ "$FP_CHANGED" = 204 ] && [ $rc -eq 0 ] &&
+    grep -q "/srct(PartitionKey='p6',RowKey='r00020') was deleted during the backup" "$T/err" &&
+    grep -q "changed_while_read.*/azure-table/$A/srct(PartitionKey='p6',RowKey='r00020')" "$T/snap.json" &&
+    ! grep -q '"RowKey":"r00020"' "$T/lines.held" && [ "$(wc -l <"$T/lines.held")" -eq $((N - 1)) ]
+ok $? "an entity deleted while the backup reads it is reported, listed and left out (HTTP $code, $FP_CHANGED, exit $rc)"
+
+# ---- a table of 10 entities: 2 updated (20%) are read one by one, 4
+# (40%, past 30%) make the next backup read the table whole
+tcurl POST /Tables -d '{"TableName":"small"}' -o /dev/null
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	tcurl POST /small -H 'Prefer: return-no-content' -d "{\"PartitionKey\":\"p\",\"RowKey\":\"r$i\",\"V\":$i}" -o /dev/null
+done
+tf2 backup "azure-table://$A/small" >/dev/null
+# small N...: update entities rN..., back up small through a new proxy,
+# count its reads; upd: the entities stored as updated
+small() {
+	for _i; do tcurl PUT "/small$(ekey p "r$_i")" -d '{"V":-1}' -o /dev/null; done
+	fp_start "small$1" "$AZURITE_TABLE_PORT" || ok 1 "proxy starts"
+	AZURE_STORAGE_CONNECTION_STRING=$(tcs "$FP_PORT") tf2 backup "azure-table://$A/small" >/dev/null 2>"$T/err"
+	rc=$?
+	reads "small$1" small
+	upd=$(tf dump latest "/azure-table/$A/small" | grep -c '"V":-1}$')
+}
+small 0 1
+[ $rc -eq 0 ] && [ "$upd" -eq 2 ] && [ "$gets" -eq 2 ] && [ "$sel" -eq "$lists" ]
+ok $? "2 of 10 entities updated: read one by one ($gets single-entity GETs, $sel of $lists listings projected)"
+small 2 3 4 5
+[ $rc -eq 0 ] && [ "$upd" -eq 6 ] && [ "$gets" -eq 0 ] && [ "$sel" -eq 1 ] && [ "$lists" -eq 2 ]
+ok $? "4 of 10 updated: the table is read whole ($gets single-entity GETs, $sel of $lists listings projected)"
 
 tf restore "$(cat "$T/id1")" --include "/azure-table/$A/srct" --target "$T/dir"; rc=$?
 [ $rc -eq 0 ] && cmp -s "$T/dir/azure-table/$A/srct" "$T/lines1"

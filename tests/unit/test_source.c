@@ -205,6 +205,47 @@ int main(void)
 		    memcmp(b.p, want, b.len) == 0, "a table entity becomes its canonical line (types inferred or kept)");
 		b.len = 0;
 		OK(src_table_entity_line("{\"PartitionKey\":\"p\"}", 18, &b) != 0, "an entity without RowKey is rejected");
+		{
+			struct buf pk, rk, ts;
+			static const char esc[] = "{\"PartitionKey\":\"it's \\u00e9\",\"RowKey\":\"a\\\"b\","
+			    "\"B@odata.type\":\"Edm.Boolean\",\"B\":true}";
+			static const char *const bad[] = {
+				"{\"RowKey\":\"r\",\"PartitionKey\":\"p\"}",	/* order */
+				"{\"PartitionKey\":\"p\"}",			/* no RowKey */
+				"{\"PartitionKey\":\"p\",\"RowKey\":1}",		/* not a string */
+				"{\"PartitionKey\":\"p\",\"RowKey\":\"r\"}x",	/* trailing bytes */
+				"{\"PartitionKey\":\"p\",\"RowKey\":\"r\"} ",	/* trailing blank */
+				" {\"PartitionKey\":\"p\",\"RowKey\":\"r\"}",	/* leading blank */
+				"{\"PartitionKey\":\"p\",\"RowKey\":\"r\",",	/* cut */
+				"{\"PartitionKey\":\"p\\u0000\",\"RowKey\":\"r\"}",	/* NUL */
+				"{\"PartitionKey\":\"p\",\"RowKey\":\"r\",\"Timestamp\":5}",
+			};
+			int all = 1;
+
+			buf_init(&pk, 4096);
+			buf_init(&rk, 4096);
+			buf_init(&ts, 256);
+			OK(src_table_line_key((const char *)b.p, 0, &pk, &rk, &ts) != 0 && pk.len == 0,
+			    "an empty line has no keys");
+			b.len = 0;
+			OK(src_table_entity_line(ent, strlen(ent), &b) == 0 &&
+			    src_table_line_key((const char *)b.p, b.len - 1, &pk, &rk, &ts) == 0 &&
+			    strcmp((char *)pk.p, "p") == 0 && strcmp((char *)rk.p, "r") == 0 &&
+			    strcmp((char *)ts.p, "2026-11-23T13:54:48.8304877Z") == 0,
+			    "a canonical line's keys and Timestamp are read back");
+			OK(src_table_line_key(esc, strlen(esc), &pk, &rk, &ts) == 0 &&
+			    strcmp((char *)pk.p, "it's \xc3\xa9") == 0 && strcmp((char *)rk.p, "a\"b") == 0 &&
+			    ts.len == 0 && ts.p[0] == '\0', "escaped keys are decoded; no Timestamp is empty");
+			for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+				if (src_table_line_key(bad[i], strlen(bad[i]), &pk, &rk, &ts) == 0 || pk.len || rk.len) {
+					printf("# accepted: %s\n", bad[i]);
+					all = 0;
+				}
+			OK(all, "lines out of order, without RowKey, with non-string or NUL keys, cut or with bytes around are rejected");
+			buf_free(&pk);
+			buf_free(&rk);
+			buf_free(&ts);
+		}
 		buf_free(&b);
 	}
 	OK(source_is_url("azure://a/b") && source_is_url("s3://b") && !source_is_url("/azure/x"),
