@@ -117,6 +117,8 @@ int config_decode_body(const uint8_t *p, size_t n, struct config *c);
 void config_free(struct config *c);
 /* config_find_key(c, slot_id): the key entry, or NULL. */
 struct cfg_key *config_find_key(const struct config *c, const uint8_t slot_id[SLOT_ID_LEN]);
+/* config_find_epoch(c, number): the epoch entry, or NULL. */
+const struct cfg_epoch *config_find_epoch(const struct config *c, uint32_t number);
 /* config_copy(dst, src): a deep copy. */
 void config_copy(struct config *dst, const struct config *src);
 

@@ -230,6 +230,14 @@ struct cfg_key *config_find_key(const struct config *c, const uint8_t slot_id[SL
 	return NULL;
 }
 
+const struct cfg_epoch *config_find_epoch(const struct config *c, uint32_t number)
+{
+	for (uint32_t i = 0; i < c->n_epochs; i++)
+		if (c->epochs[i].number == number)
+			return &c->epochs[i];
+	return NULL;
+}
+
 /* config_copy: dst is overwritten without being freed first. */
 void config_copy(struct config *dst, const struct config *src)
 {

@@ -503,15 +503,13 @@ static int load_epochs(struct repo *r)
 {
 	struct name_list l = { 0 };
 	uint8_t mine[SLOT_ID_LEN], box[PK_LEN];
-	const struct cfg_epoch *cur = NULL;
+	const struct cfg_epoch *cur = config_find_epoch(&r->cfg, r->cfg.epoch);
 
 	for (uint32_t i = 0; i < r->cfg.n_epochs; i++) {
 		if (keyring_set_epoch_pk(r->kr, r->cfg.epochs[i].number, r->cfg.epochs[i].pk) != 0) {
 			errmsg("the config's epoch keys do not match this key slot's");
 			return -1;
 		}
-		if (r->cfg.epochs[i].number == r->cfg.epoch)
-			cur = &r->cfg.epochs[i];
 	}
 	if (cur == NULL || cur->state != EPOCH_ACTIVE) {
 		errmsg("the repository config seals new data to epoch %u, which it does not "
@@ -526,16 +524,14 @@ static int load_epochs(struct repo *r)
 	for (size_t i = 0; i < l.n; i++) {
 		uint8_t slot[SLOT_ID_LEN];
 		uint32_t epoch;
-		const struct cfg_epoch *e = NULL;
+		const struct cfg_epoch *e;
 		struct buf b;
 		struct grant g;
 
 		if (repo_grant_parse(l.v[i], slot, &epoch) != 0 ||
 		    memcmp(slot, mine, SLOT_ID_LEN) != 0 || keyring_can_decrypt(r->kr, epoch))
 			continue;
-		for (uint32_t k = 0; k < r->cfg.n_epochs; k++)
-			if (r->cfg.epochs[k].number == epoch)
-				e = &r->cfg.epochs[k];
+		e = config_find_epoch(&r->cfg, epoch);
 		if (e == NULL || e->state != EPOCH_ACTIVE)
 			continue;	/* a rotation that did not finish, or retired */
 		buf_init(&b, GRANT_LEN);

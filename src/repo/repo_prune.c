@@ -883,6 +883,23 @@ static int write_wait(struct repo *r, struct planobj *p, uint8_t (*sess)[SESSION
 
 /* ---- the prune lock: one prune at a time ---- */
 
+/* wait_for_live(r, grace, ls, p): write plan p's wait list naming the
+ * backup sessions live now; p is ripe if there are none. */
+static int wait_for_live(struct repo *r, int64_t grace, struct lockstate *ls, struct planobj *p)
+{
+	uint8_t (*live)[SESSION_ID_LEN] = NULL;
+	uint32_t n_live = 0;
+	int rc = -1;
+
+	if (live_sessions(r, now_ns(), grace, ls, &live, &n_live) == 0 &&
+	    write_wait(r, p, live, n_live) == 0) {
+		p->ripe = n_live == 0;
+		rc = 0;
+	}
+	free(live);
+	return rc;
+}
+
 static void host_tag(char out[17])
 {
 	char h[256];
@@ -1694,8 +1711,6 @@ int repo_prune(struct repo *r, const struct prune_opts *o, struct prune_result *
 			struct prune_plan pl;
 			struct buf body, obj;
 			struct planobj *p;
-			uint8_t (*live)[SESSION_ID_LEN] = NULL;
-			uint32_t n_live = 0;
 			char hex[2 * ID_LEN + 1];
 			int wrc;
 
@@ -1724,32 +1739,15 @@ int repo_prune(struct repo *r, const struct prune_opts *o, struct prune_result *
 			res->plans_made++;
 			res->blobs_condemned = n_cond;
 			/* the sessions, listed after the plan is stored */
-			if (live_sessions(r, now_ns(), o->grace_ns, &ls, &live, &n_live) != 0 ||
-			    write_wait(r, p, live, n_live) != 0) {
-				free(live);
+			if (wait_for_live(r, o->grace_ns, &ls, p) != 0)
 				goto out;
-			}
-			p->ripe = n_live == 0;
-			free(live);
 		}
 		idl_free(&packs);
 	}
 	/* plans a crash left without a wait list get one now */
-	for (size_t i = 0; i < ls.n_p; i++) {
-		struct planobj *p = &ls.p[i];
-		uint8_t (*live)[SESSION_ID_LEN] = NULL;
-		uint32_t n_live = 0;
-
-		if (p->damaged || p->has_wait)
-			continue;
-		if (live_sessions(r, now_ns(), o->grace_ns, &ls, &live, &n_live) != 0 ||
-		    write_wait(r, p, live, n_live) != 0) {
-			free(live);
+	for (size_t i = 0; i < ls.n_p; i++)
+		if (!ls.p[i].damaged && !ls.p[i].has_wait && wait_for_live(r, o->grace_ns, &ls, &ls.p[i]) != 0)
 			goto out;
-		}
-		p->ripe = n_live == 0;
-		free(live);
-	}
 
 	/* ---- phase 2: execute the ripe plans ---- */
 	for (size_t i = 0; i < ls.n_p; i++) {

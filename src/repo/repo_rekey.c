@@ -65,12 +65,12 @@ int repo_key_rotate(struct repo *r, uint32_t *epoch)
 	return rc;
 }
 
+/* epoch_state(c, epoch): EPOCH_ACTIVE, EPOCH_RETIRED, or -1 if unknown. */
 static int epoch_state(const struct config *c, uint32_t epoch)
 {
-	for (uint32_t i = 0; i < c->n_epochs; i++)
-		if (c->epochs[i].number == epoch)
-			return c->epochs[i].state;
-	return -1;
+	const struct cfg_epoch *e = config_find_epoch(c, epoch);
+
+	return e ? e->state : -1;
 }
 
 int repo_delete_grants(struct repo *r, const uint8_t *slot, uint32_t epoch)
