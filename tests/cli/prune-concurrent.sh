@@ -1,7 +1,7 @@
 #!/bin/sh
 # prune-concurrent: three backup processes write different and
 # overlapping data into one repository for ~20 s while a fourth loop
-# forgets old snapshots and prunes (grace 10 minutes: only the backups'
+# runs forget --keep-last 2 --prune (grace 10 minutes: only the backups'
 # own end markers let plans run).  Every backup deduplicates against a
 # shared pool of files that keep falling out of and coming back into the
 # snapshots, so plans condemn blobs that running backups also use.
@@ -45,8 +45,8 @@ pruner() {
 	end=$(($(date +%s) + SECS))
 	n=0
 	while [ "$(date +%s)" -lt $end ]; do
-		tf forget --keep-last 2 >/dev/null 2>>"$T/errp"
-		tf --json prune --grace 10m >>"$T/prune.json" 2>>"$T/errp" || echo "prune failed" >>"$T/errp"
+		tf --json forget --keep-last 2 --prune --grace 10m >>"$T/prune.json" 2>>"$T/errp" ||
+			echo "prune failed" >>"$T/errp"
 		n=$((n + 1))
 	done
 	echo $n >"$T/nprune"
