@@ -171,6 +171,7 @@ static int collect(struct bctx *c)
 			ne.size = n->size;
 			ne.mtime_ns = n->mtime_ns;
 			ne.ctime_ns = n->ctime_ns;
+			ne.no_xattrs = n->n_xattrs == 0;
 			ne.n_chunks = n->n_chunks;
 			ne.chunks = xmemdup(n->chunks, (size_t)n->n_chunks * ID_LEN);
 			ne.seen = 1;
@@ -494,9 +495,13 @@ static int save_file(struct bctx *c, int dfd, const char *name, const char *path
 	int fd, rc;
 
 	/* An unchanged file is not even opened: its xattrs are read by path
-	 * (one syscall; paths past PATH_MAX take the open route). */
+	 * (paths past PATH_MAX take the open route), unless it had none:
+	 * adding one would have changed its ctime. */
 	if (cache_usable(c, e, st) && strlen(path) < PATH_MAX) {
-		read_xattrs(-1, path, n);
+		if (!e->no_xattrs) {
+			read_xattrs(-1, path, n);
+			e->no_xattrs = n->n_xattrs == 0;	/* for next time */
+		}
 		n->n_chunks = e->n_chunks;
 		n->chunks = xmemdup(e->chunks, (size_t)e->n_chunks * ID_LEN);
 		n->size = e->size;

@@ -15,7 +15,8 @@
 #include "util/codec.h"
 #include "util/util.h"
 
-#define FC_MAGIC "TFC1"
+#define FC_MAGIC "TFC2"		/* TFC1, read too, lacks the flags byte */
+#define FC_NO_XATTRS 1		/* flags: the file had no xattrs */
 
 static uint64_t hash_path(const char *s)
 {
@@ -92,12 +93,15 @@ int fc_decode(struct filecache *fc, const uint8_t *p, size_t n)
 	struct dec d;
 	uint8_t magic[4];
 	uint32_t count;
+	int v1;
 
 	dec_init(&d, p, n);
 	dec_raw(&d, magic, 4);
 	count = dec_u32(&d);
-	if (!dec_ok(&d) || memcmp(magic, FC_MAGIC, 4) != 0 || count > d.left / 48)
+	if (!dec_ok(&d) || (memcmp(magic, FC_MAGIC, 4) != 0 && memcmp(magic, "TFC1", 4) != 0) ||
+	    count > d.left / 48)
 		return -1;
+	v1 = memcmp(magic, "TFC1", 4) == 0;
 	/* Size the table once: entries arrive in the saved table's slot
 	 * order, and inserting them while the table grows would pile them
 	 * into one long probe run. */
@@ -114,6 +118,13 @@ int fc_decode(struct filecache *fc, const uint8_t *p, size_t n)
 		e.size = dec_u64(&d);
 		e.mtime_ns = dec_i64(&d);
 		e.ctime_ns = dec_i64(&d);
+		if (!v1) {
+			uint8_t f = dec_u8(&d);
+
+			if (f & ~FC_NO_XATTRS)
+				d.bad = 1;
+			e.no_xattrs = f & FC_NO_XATTRS;
+		}
 		k = dec_u32(&d);
 		if (!dec_ok(&d) || k > d.left / ID_LEN || fc_find(fc, e.path)) {
 			entry_free(&e);
@@ -214,6 +225,7 @@ int fc_save(struct filecache *fc, int keep_unseen)
 		enc_u64(&b, e->size);
 		enc_i64(&b, e->mtime_ns);
 		enc_i64(&b, e->ctime_ns);
+		enc_u8(&b, e->no_xattrs ? FC_NO_XATTRS : 0);
 		enc_u32(&b, e->n_chunks);
 		enc_raw(&b, e->chunks, (size_t)e->n_chunks * ID_LEN);
 	}

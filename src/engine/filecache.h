@@ -16,6 +16,8 @@ struct fc_entry {
 	int64_t mtime_ns, ctime_ns;
 	uint32_t n_chunks;
 	uint8_t (*chunks)[ID_LEN];
+	int no_xattrs;		/* it had none: with the same ctime it still has
+				 * none (setting one changes the ctime) */
 	int seen;		/* looked up by this backup */
 };
 

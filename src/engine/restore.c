@@ -47,6 +47,18 @@
 #define ID_CACHE 64		/* user and group names looked up */
 #define XATTR_WARNINGS 10	/* then they are counted, not shown */
 
+/* A directory with files in the worker pool.  Its metadata is set when
+ * the walker has left it and the last of its files is done, by whichever
+ * comes last: creating or removing an entry would change its mtime. */
+struct rdir {
+	int fd;			/* a duplicate while files are pending, else -1 */
+	unsigned pending;	/* its files in the pool */
+	int left;		/* the walker left it */
+	int meta;		/* n (its node) and path are set */
+	struct node n;
+	char *path;		/* for messages */
+};
+
 /* One directory from the target down to where the restore is. */
 struct level {
 	int fd;			/* -1 while closed (far ancestors) */
@@ -54,6 +66,7 @@ struct level {
 	ino_t ino;
 	const uint8_t *name;	/* into a tree that outlives the level */
 	uint32_t len;
+	struct rdir *rd;	/* NULL until a file of it goes to the pool */
 };
 
 /* A file of a hard link group restored in this run. */
@@ -648,14 +661,17 @@ static int link_file(struct rctx *c, int dfd, const char *nm, const struct node 
 
 /* ---- entries ---- */
 
-/* ---- the file pipeline: the walker creates each file and hands its
- * descriptor to a worker (one per core), which writes the contents,
- * sets owner, xattrs, mode and times, and closes it. ---- */
+/* ---- the file pipeline: the walker hands each file to a worker (one
+ * per core), which creates it (the walker does for the first file of a
+ * hard link group, which later names link to), writes the contents, sets
+ * owner, xattrs, mode and times, and closes it.  Directories do not wait
+ * for their files: struct rdir. ---- */
 
-#define RPOOL_MAX_JOBS 64	/* files in flight: two descriptors each */
+#define RPOOL_MAX_JOBS 64	/* files in flight */
 
 struct rjob {
-	int fd, dfd;		/* the file; a duplicate of its directory */
+	int fd;			/* the file, or -1: the worker creates it */
+	struct rdir *dir;	/* its directory */
 	char *nm;
 	char *path;		/* for messages */
 	struct node n;		/* a copy: the walker frees its tree */
@@ -682,12 +698,66 @@ static void node_copy(struct node *d, const struct node *n, struct rctx *c)
 	}
 }
 
+/* create_file(c, dfd, nm, n): a new regular file nm in dfd, replacing
+ * what is in the way unless it is a directory.  The fd, or -1 (reported). */
+static int create_file(struct rctx *c, int dfd, const char *nm, const struct node *n)
+{
+	int fd = -1;
+
+	for (int tries = 0; tries < 2; tries++) {
+		fd = openat(dfd, nm, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST || tries > 0)
+			break;
+		if (clear_slot(c, dfd, nm, n) != 0)
+			return -1;
+	}
+	if (fd < 0)
+		fail(c, n, "cannot create it: %s", strerror(errno));
+	return fd;
+}
+
+/* dir_done(c, d): directory d's metadata, now that the walker has left it
+ * and its files are done. */
+static void dir_done(struct rctx *c, struct rdir *d)
+{
+	if (d->meta) {
+		tl_path = d->path;
+		set_meta(c, d->fd, -1, NULL, &d->n);
+		tl_path = NULL;
+		node_free(&d->n);
+		free(d->path);
+	}
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d);
+}
+
+/* dir_release(c, d): one file of d is done. */
+static void dir_release(struct rctx *c, struct rdir *d)
+{
+	int done = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (--d->pending == 0) {
+		done = d->left;
+		if (!done) {
+			close(d->fd);	/* the walker dups it again if needed */
+			d->fd = -1;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (done)
+		dir_done(c, d);
+}
+
 static void rjob_run(struct rctx *c, struct rjob *j, struct buf *data)
 {
 	tl_path = j->path;
-	if (write_content(c, j->fd, &j->n, data) != 0) {
+	if (j->fd < 0 && (j->fd = create_file(c, j->dir->fd, j->nm, &j->n)) < 0) {
+		/* reported */
+	} else if (write_content(c, j->fd, &j->n, data) != 0) {
 		close(j->fd);
-		unlinkat(j->dfd, j->nm, 0);
+		unlinkat(j->dir->fd, j->nm, 0);
 	} else {
 		set_meta(c, j->fd, -1, NULL, &j->n);
 		if (close(j->fd) != 0)
@@ -696,7 +766,6 @@ static void rjob_run(struct rctx *c, struct rjob *j, struct buf *data)
 			count(&c->files, 1);
 	}
 	tl_path = NULL;
-	close(j->dfd);
 	free(j->nm);
 	free(j->path);
 	node_free(&j->n);
@@ -705,7 +774,10 @@ static void rjob_run(struct rctx *c, struct rjob *j, struct buf *data)
 
 static void run_rjob(void *ctx, void *item, void *scratch)
 {
+	struct rdir *d = ((struct rjob *)item)->dir;
+
 	rjob_run(ctx, item, scratch);
+	dir_release(ctx, d);
 }
 
 static void *new_buf(void *ctx)
@@ -725,22 +797,81 @@ static void free_buf(void *p)
 
 static const struct workq_fns rjob_fns = { run_rjob, new_buf, free_buf };
 
+/* rpool_submit(c, fd, dfd, nm, n): file n (fd, or -1 to be created) of
+ * the current directory dfd to a worker. */
 static void rpool_submit(struct rctx *c, int fd, int dfd, const char *nm, const struct node *n)
 {
+	struct level *lv = &c->lv[c->n_lv - 1];
 	struct rjob *j = xcalloc(1, sizeof *j);
+	int ok;
 
 	j->fd = fd;
-	j->dfd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 	j->nm = xstrdup(nm);
 	j->path = path_of(c, n->name, n->name_len);
 	node_copy(&j->n, n, c);
-	if (c->pool == NULL || j->dfd < 0) {
-		if (j->dfd < 0)
-			j->dfd = dfd;	/* run here: the walker's fd is still open */
-		rjob_run(c, j, &c->data);
+	if (lv->rd == NULL) {
+		lv->rd = xcalloc(1, sizeof *lv->rd);
+		lv->rd->fd = -1;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (lv->rd->fd < 0)
+		lv->rd->fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	ok = lv->rd->fd >= 0 && c->pool != NULL;
+	if (ok)
+		lv->rd->pending++;
+	pthread_mutex_unlock(&c->mu);
+	j->dir = lv->rd;
+	if (ok) {
+		workq_submit(c->pool, j, 1);
 		return;
 	}
-	workq_submit(c->pool, j, 1);
+	/* no pool or no descriptor: run here, through the walker's fd */
+	{
+		struct rdir here = { .fd = dfd };
+
+		j->dir = &here;
+		rjob_run(c, j, &c->data);
+	}
+}
+
+/* level_leave(c, lv, n): the walker is done with directory level lv,
+ * which c->n_lv no longer counts: its metadata (n; NULL for the target
+ * and for a lost directory, which keep theirs) now, or when its last file
+ * is done.  Closes lv's fd, unless it is the target's. */
+static void level_leave(struct rctx *c, struct level *lv, const struct node *n)
+{
+	struct rdir *d = lv->rd;
+	int later = 0;
+
+	lv->rd = NULL;
+	if (d != NULL) {
+		pthread_mutex_lock(&c->mu);
+		later = d->pending > 0;
+		pthread_mutex_unlock(&c->mu);
+		if (later && n != NULL && lv->fd >= 0) {
+			node_copy(&d->n, n, c);
+			d->path = path_of(c, n->name, n->name_len);
+			d->meta = 1;
+		}
+		pthread_mutex_lock(&c->mu);
+		later = d->pending > 0;	/* its last file may just have ended */
+		d->left = later;
+		pthread_mutex_unlock(&c->mu);
+		if (!later) {
+			d->meta = 0;
+			if (d->path) {
+				node_free(&d->n);
+				free(d->path);
+			}
+			dir_done(c, d);
+		}
+	}
+	if (n != NULL && lv->fd >= 0) {
+		if (!later)
+			set_meta(c, lv->fd, -1, NULL, n);
+		close(lv->fd);
+		lv->fd = -1;
+	}
 }
 
 static void restore_file(struct rctx *c, int dfd, const char *nm, const struct node *n)
@@ -757,19 +888,12 @@ static void restore_file(struct rctx *c, int dfd, const char *nm, const struct n
 			return;
 		warn(c, n, "cannot make it a hard link again; restoring it as a separate copy");
 	}
-	for (int tries = 0; tries < 2; tries++) {
-		fd = openat(dfd, nm, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST || tries > 0)
-			break;
-		if (clear_slot(c, dfd, nm, n) != 0)
+	if (n->nlink > 1 && h == NULL) {
+		/* later names link to it: it must exist before they come */
+		if ((fd = create_file(c, dfd, nm, n)) < 0)
 			return;
-	}
-	if (fd < 0) {
-		fail(c, n, "cannot create it: %s", strerror(errno));
-		return;
-	}
-	if (n->nlink > 1 && h == NULL)
 		hl_add(c, n, fd);
+	}
 	rpool_submit(c, fd, dfd, nm, n);
 }
 
@@ -892,6 +1016,7 @@ static void restore_dir(struct rctx *c, int dfd, const char *nm, const struct no
 	lv->ino = st.st_ino;
 	lv->name = n->name;
 	lv->len = n->name_len;
+	lv->rd = NULL;
 	if (c->n_lv - 1 > FD_WINDOW) {
 		struct level *far = &c->lv[c->n_lv - 1 - FD_WINDOW];
 
@@ -903,15 +1028,15 @@ static void restore_dir(struct rctx *c, int dfd, const char *nm, const struct no
 		restore_tree(c, &sub, act, nact);
 		tree_free(&sub);
 	}
-	/* post-order: the directory's own metadata after its children, whose
-	 * workers must be done (a failed file is unlinked: that would change
-	 * the directory's mtime) */
-	if (c->pool)
-		workq_wait(c->pool);
-	fd = c->lv[c->n_lv - 1].fd;
+	/* post-order: the directory's own metadata after its children
+	 * (level_leave: when its last file is done) */
+	lv = &c->lv[c->n_lv - 1];
+	fd = lv->fd;
 	c->n_lv--;
-	if (fd < 0)
-		return;		/* lost; reported */
+	if (fd < 0) {
+		level_leave(c, lv, NULL);	/* lost; reported */
+		return;
+	}
 	/* A closed parent is reopened from here first: the mode set below
 	 * may forbid the search through "..". */
 	if (c->lv[c->n_lv - 1].fd < 0) {
@@ -933,8 +1058,7 @@ static void restore_dir(struct rctx *c, int dfd, const char *nm, const struct no
 		}
 		up->fd = pfd;
 	}
-	set_meta(c, fd, -1, NULL, n);
-	close(fd);
+	level_leave(c, lv, n);
 }
 
 static void restore_entry(struct rctx *c, int dfd, const char *nm, const struct node *n,
@@ -1266,6 +1390,7 @@ int engine_restore(struct repo *r, const struct snap_item *snap, const struct re
 	restore_tree(&c, &root, all ? NULL : act, nact);
 	workq_stop(c.pool);
 	c.pool = NULL;
+	level_leave(&c, &c.lv[0], NULL);	/* the target keeps its metadata */
 	progress(&c, 1);
 	close(fd);
 	summary(&c);

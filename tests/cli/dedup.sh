@@ -72,6 +72,24 @@ backup_json b5 --no-cache backup "$T/src2"
 [ $rc -eq 0 ] && [ $grow -lt $SMALL ]
 ok $? "--no-cache: a copy in another tree adds almost nothing (exit $rc, grew $grow)"
 
+# xattrs and the file cache: a file cached without xattrs that gains one
+# (which changes its ctime) is read again; a cached file with xattrs has
+# them read on every backup
+if setfattr -n user.tf -v one "$T/src/small" 2>/dev/null; then
+	for b in bx by; do
+		backup_json $b backup "$T/src"
+		rm -rf "$T/xo"
+		tf restore latest --target "$T/xo" >/dev/null 2>&1
+		[ "$(getfattr --only-values -n user.tf "$T/xo$T/src/small" 2>/dev/null)" = one ]
+		ok $? "backup $b keeps the xattr ($(jnum files_unchanged "$T/$b.json") files from the cache)"
+	done
+	[ "$(jnum files_unchanged "$T/by.json")" -eq $(($(jnum files_unchanged "$T/bx.json") + 1)) ]
+	ok $? "... the first read the changed file again, the second took it from the cache"
+	setfattr -x user.tf "$T/src/small"
+else
+	ok 0 "xattrs are not supported here (skipped)"
+fi
+
 cp "$T/src/big" "$T/orig"
 flip_byte "$T/src/big" $((SIZE / 2))
 [ "$(cmp -l "$T/orig" "$T/src/big" | wc -l)" -eq 1 ]; ok $? "control: exactly one byte changed"
