@@ -1096,7 +1096,7 @@ sources_done:;
 	if (rc != 0)
 		goto out;
 	if (!o->no_cache && !o->use_stdin)
-		fc_save(&c.cache, 0);
+		fc_save(&c.cache);
 	res->n_unreadable = c.n_bad;
 	res->n_changed_while_read = c.n_changed;
 	res->seconds = mono_sec() - c.t0;

@@ -15,7 +15,7 @@
 #include "util/codec.h"
 #include "util/util.h"
 
-#define FC_MAGIC "TFC2"		/* TFC1, read too, lacks the flags byte */
+#define FC_MAGIC "TFC2"		/* TFC1, read too, lacks flags and age */
 #define FC_NO_XATTRS 1		/* flags: the file had no xattrs */
 
 static uint64_t hash_path(const char *s)
@@ -124,6 +124,9 @@ int fc_decode(struct filecache *fc, const uint8_t *p, size_t n)
 			if (f & ~FC_NO_XATTRS)
 				d.bad = 1;
 			e.no_xattrs = f & FC_NO_XATTRS;
+			e.age = dec_u8(&d);
+			if (e.age > FC_MAX_AGE)
+				d.bad = 1;
 		}
 		k = dec_u32(&d);
 		if (!dec_ok(&d) || k > d.left / ID_LEN || fc_find(fc, e.path)) {
@@ -188,7 +191,22 @@ int fc_mkdir_p(const char *path)
 	return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-int fc_save(struct filecache *fc, int keep_unseen)
+/* kept(e): whether entry e goes into the saved cache; sets its age (a
+ * cache is saved once per backup). */
+static int kept(struct fc_entry *e)
+{
+	if (e->path == NULL)
+		return 0;
+	if (e->seen)
+		e->age = 0;
+	else if (e->age < FC_MAX_AGE)
+		e->age++;
+	else
+		return 0;
+	return 1;
+}
+
+int fc_save(struct filecache *fc)
 {
 	struct buf b;
 	char *dir, *slash;
@@ -208,17 +226,15 @@ int fc_save(struct filecache *fc, int keep_unseen)
 		return -1;
 	}
 	free(dir);
-	for (size_t i = 0; i < fc->cap; i++)
-		if (fc->v[i].path && (keep_unseen || fc->v[i].seen))
-			count++;
 	buf_init(&b, SIZE_MAX);
 	enc_raw(&b, FC_MAGIC, 4);
-	enc_u32(&b, count);
+	enc_u32(&b, 0);		/* the count, filled in below */
 	for (size_t i = 0; i < fc->cap; i++) {
-		const struct fc_entry *e = &fc->v[i];
+		struct fc_entry *e = &fc->v[i];
 
-		if (e->path == NULL || !(keep_unseen || e->seen))
+		if (!kept(e))
 			continue;
+		count++;
 		enc_str(&b, e->path);
 		enc_u64(&b, e->dev);
 		enc_u64(&b, e->ino);
@@ -226,9 +242,12 @@ int fc_save(struct filecache *fc, int keep_unseen)
 		enc_i64(&b, e->mtime_ns);
 		enc_i64(&b, e->ctime_ns);
 		enc_u8(&b, e->no_xattrs ? FC_NO_XATTRS : 0);
+		enc_u8(&b, (uint8_t)e->age);
 		enc_u32(&b, e->n_chunks);
 		enc_raw(&b, e->chunks, (size_t)e->n_chunks * ID_LEN);
 	}
+	if (b.p != NULL)
+		le32_put(b.p + 4, count);
 	rc = fc_write_atomic(fc->file, b.p, b.len);
 	if (rc != 0)
 		errmsg_errno("cannot write file cache %s", fc->file);

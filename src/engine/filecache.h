@@ -18,6 +18,7 @@ struct fc_entry {
 	uint8_t (*chunks)[ID_LEN];
 	int no_xattrs;		/* it had none: with the same ctime it still has
 				 * none (setting one changes the ctime) */
+	unsigned age;		/* backups since one last saw it */
 	int seen;		/* looked up by this backup */
 };
 
@@ -34,9 +35,13 @@ void fc_load(struct filecache *fc, const char *dir);
 struct fc_entry *fc_find(struct filecache *fc, const char *path);
 /* fc_put(fc, e): insert or replace (takes ownership of e's pointers). */
 void fc_put(struct filecache *fc, struct fc_entry *e);
-/* fc_save(fc, keep_unseen): write atomically (temp file, fsync, rename);
- * entries not seen by this backup are dropped unless keep_unseen. */
-int fc_save(struct filecache *fc, int keep_unseen);
+/* FC_MAX_AGE: an entry no backup saw in this many backups is dropped.  A
+ * repository may take backups of different paths in turn (say /home daily
+ * and /etc weekly): each keeps its files' entries across the others. */
+#define FC_MAX_AGE 20
+/* fc_save(fc): write atomically (temp file, fsync, rename); entries this
+ * backup saw get age 0, the others age + 1 (dropped past FC_MAX_AGE). */
+int fc_save(struct filecache *fc);
 void fc_free(struct filecache *fc);
 /* fc_write_atomic(path, p, n): replace the file path by the n bytes at p:
  * they go to a new temporary file .NAME.tmp-PID beside it (0600, O_EXCL),
