@@ -836,39 +836,40 @@ static void rpool_submit(struct rctx *c, int fd, int dfd, const char *nm, const 
 
 /* level_leave(c, lv, n): the walker is done with directory level lv,
  * which c->n_lv no longer counts: its metadata (n; NULL for the target
- * and for a lost directory, which keep theirs) now, or when its last file
- * is done.  Closes lv's fd, unless it is the target's. */
+ * and for a lost directory, which keep theirs) now, or by its last file
+ * if some are still with the workers.  Closes lv's fd, unless it is the
+ * target's. */
 static void level_leave(struct rctx *c, struct level *lv, const struct node *n)
 {
 	struct rdir *d = lv->rd;
-	int later = 0;
+	int mine = n != NULL && lv->fd >= 0;
 
 	lv->rd = NULL;
 	if (d != NULL) {
-		pthread_mutex_lock(&c->mu);
-		later = d->pending > 0;
-		pthread_mutex_unlock(&c->mu);
-		if (later && n != NULL && lv->fd >= 0) {
+		int later;
+
+		if (mine) {
 			node_copy(&d->n, n, c);
 			d->path = path_of(c, n->name, n->name_len);
 			d->meta = 1;
 		}
 		pthread_mutex_lock(&c->mu);
-		later = d->pending > 0;	/* its last file may just have ended */
-		d->left = later;
+		later = d->left = d->pending > 0;
 		pthread_mutex_unlock(&c->mu);
 		if (!later) {
-			d->meta = 0;
-			if (d->path) {
-				node_free(&d->n);
-				free(d->path);
-			}
+			/* done here, through the walker's fd */
+			if (d->fd >= 0)
+				close(d->fd);
+			d->fd = mine ? lv->fd : -1;
+			if (mine)
+				lv->fd = -1;
 			dir_done(c, d);
 		}
+		/* else the last file's worker frees d: hands off */
+	} else if (mine) {
+		set_meta(c, lv->fd, -1, NULL, n);
 	}
 	if (n != NULL && lv->fd >= 0) {
-		if (!later)
-			set_meta(c, lv->fd, -1, NULL, n);
 		close(lv->fd);
 		lv->fd = -1;
 	}
