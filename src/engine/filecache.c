@@ -98,10 +98,9 @@ int fc_decode(struct filecache *fc, const uint8_t *p, size_t n)
 	dec_init(&d, p, n);
 	dec_raw(&d, magic, 4);
 	count = dec_u32(&d);
-	if (!dec_ok(&d) || (memcmp(magic, FC_MAGIC, 4) != 0 && memcmp(magic, "TFC1", 4) != 0) ||
-	    count > d.left / 48)
-		return -1;
 	v1 = memcmp(magic, "TFC1", 4) == 0;
+	if (!dec_ok(&d) || (!v1 && memcmp(magic, FC_MAGIC, 4) != 0) || count > d.left / 48)
+		return -1;
 	/* Size the table once: entries arrive in the saved table's slot
 	 * order, and inserting them while the table grows would pile them
 	 * into one long probe run. */

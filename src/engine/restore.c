@@ -753,7 +753,9 @@ static void dir_release(struct rctx *c, struct rdir *d)
 static void rjob_run(struct rctx *c, struct rjob *j, struct buf *data)
 {
 	tl_path = j->path;
-	if (j->fd < 0 && (j->fd = create_file(c, j->dir->fd, j->nm, &j->n)) < 0) {
+	if (j->fd < 0)
+		j->fd = create_file(c, j->dir->fd, j->nm, &j->n);
+	if (j->fd < 0) {
 		/* reported */
 	} else if (write_content(c, j->fd, &j->n, data) != 0) {
 		close(j->fd);
