@@ -1,4 +1,4 @@
-/* filecache.c: see filecache.h.  File format: "TFC1" | u32 count |
+/* filecache.c: see filecache.h.  File format: "TFC2" | u32 count |
  * entries (str path | u64 dev | u64 ino | u64 size | i64 mtime |
  * i64 ctime | u32 n | ids).  Decoded with the same bounds-checked codec
  * as repository objects. */
@@ -42,50 +42,91 @@ static void entry_free(struct fc_entry *e)
 	memset(e, 0, sizeof *e);
 }
 
-static void grow(struct filecache *fc)
+/* grow_slots(fc, want): a table of at least 2 * want slots (a power of
+ * two), the entries placed again from the hashes their slots hold. */
+static void grow_slots(struct filecache *fc, size_t want)
 {
-	size_t ncap = fc->cap ? fc->cap * 2 : 1024;
-	struct fc_entry *nv = xcalloc(ncap, sizeof *nv);
+	size_t ncap = fc->cap ? fc->cap : 1024;
+	struct fc_slot *ns;
 
+	while (ncap < want * 2)
+		ncap *= 2;
+	if (ncap == fc->cap)
+		return;
+	ns = xcalloc(ncap, sizeof *ns);
 	for (size_t i = 0; i < fc->cap; i++) {
 		size_t j;
 
-		if (fc->v[i].path == NULL)
+		if (fc->slot[i].ix == 0)
 			continue;
-		for (j = hash_path(fc->v[i].path) & (ncap - 1); nv[j].path; j = (j + 1) & (ncap - 1))
+		for (j = fc->slot[i].hash & (ncap - 1); ns[j].ix; j = (j + 1) & (ncap - 1))
 			;
-		nv[j] = fc->v[i];
+		ns[j] = fc->slot[i];
 	}
-	free(fc->v);
-	fc->v = nv;
+	free(fc->slot);
+	fc->slot = ns;
 	fc->cap = ncap;
+}
+
+/* lookup(fc, path, h): the slot of path, or the empty slot where it would
+ * go (fc->cap > 0). */
+static struct fc_slot *lookup(const struct filecache *fc, const char *path, uint32_t h)
+{
+	size_t i;
+
+	for (i = h & (fc->cap - 1); fc->slot[i].ix; i = (i + 1) & (fc->cap - 1))
+		if (fc->slot[i].hash == h && strcmp(fc->v[fc->slot[i].ix - 1].path, path) == 0)
+			break;
+	return &fc->slot[i];
 }
 
 struct fc_entry *fc_find(struct filecache *fc, const char *path)
 {
+	struct fc_slot *s;
+
+	/* A backup walks in the order the last one saved: try the entry
+	 * after the last one found before hashing. */
+	if (fc->next < fc->n && strcmp(fc->v[fc->next].path, path) == 0)
+		return &fc->v[fc->next++];
 	if (fc->cap == 0)
 		return NULL;
-	for (size_t i = hash_path(path) & (fc->cap - 1); fc->v[i].path; i = (i + 1) & (fc->cap - 1))
-		if (strcmp(fc->v[i].path, path) == 0)
-			return &fc->v[i];
-	return NULL;
+	s = lookup(fc, path, (uint32_t)hash_path(path));
+	if (s->ix == 0)
+		return NULL;
+	fc->next = s->ix;
+	return &fc->v[s->ix - 1];
+}
+
+/* insert(fc, e, replace): add e, or replace the entry of its path if
+ * replace is set; 0, or -1 (e untouched) if the path is there and replace
+ * is not set. */
+static int insert(struct filecache *fc, struct fc_entry *e, int replace)
+{
+	uint32_t h = (uint32_t)hash_path(e->path);
+	struct fc_slot *s;
+
+	grow_slots(fc, fc->n + 1);
+	s = lookup(fc, e->path, h);
+	if (s->ix) {
+		if (!replace)
+			return -1;
+		entry_free(&fc->v[s->ix - 1]);
+		fc->v[s->ix - 1] = *e;
+		return 0;
+	}
+	if (fc->n == fc->cap_v) {
+		fc->cap_v = fc->cap_v ? fc->cap_v + fc->cap_v / 2 : 1024;
+		fc->v = xreallocarray(fc->v, fc->cap_v, sizeof *fc->v);
+	}
+	fc->v[fc->n++] = *e;
+	s->hash = h;
+	s->ix = (uint32_t)fc->n;
+	return 0;
 }
 
 void fc_put(struct filecache *fc, struct fc_entry *e)
 {
-	size_t i;
-
-	if ((fc->n + 1) * 4 > fc->cap * 3)
-		grow(fc);
-	for (i = hash_path(e->path) & (fc->cap - 1); fc->v[i].path; i = (i + 1) & (fc->cap - 1)) {
-		if (strcmp(fc->v[i].path, e->path) == 0) {
-			entry_free(&fc->v[i]);
-			fc->v[i] = *e;
-			return;
-		}
-	}
-	fc->v[i] = *e;
-	fc->n++;
+	(void)insert(fc, e, 1);
 }
 
 int fc_decode(struct filecache *fc, const uint8_t *p, size_t n)
@@ -101,11 +142,12 @@ int fc_decode(struct filecache *fc, const uint8_t *p, size_t n)
 	v1 = memcmp(magic, "TFC1", 4) == 0;
 	if (!dec_ok(&d) || (!v1 && memcmp(magic, FC_MAGIC, 4) != 0) || count > d.left / 48)
 		return -1;
-	/* Size the table once: entries arrive in the saved table's slot
-	 * order, and inserting them while the table grows would pile them
-	 * into one long probe run. */
-	while ((size_t)count * 2 > fc->cap)
-		grow(fc);
+	/* Size the table and the entries once. */
+	grow_slots(fc, count);
+	if (count > fc->cap_v) {
+		fc->cap_v = count;
+		fc->v = xreallocarray(fc->v, fc->cap_v, sizeof *fc->v);
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		struct fc_entry e;
 		uint32_t k;
@@ -128,14 +170,17 @@ int fc_decode(struct filecache *fc, const uint8_t *p, size_t n)
 				d.bad = 1;
 		}
 		k = dec_u32(&d);
-		if (!dec_ok(&d) || k > d.left / ID_LEN || fc_find(fc, e.path)) {
+		if (!dec_ok(&d) || k > d.left / ID_LEN) {
 			entry_free(&e);
 			return -1;
 		}
 		e.n_chunks = k;
 		e.chunks = xcalloc(k ? k : 1, ID_LEN);
 		dec_raw(&d, e.chunks, (size_t)k * ID_LEN);
-		fc_put(fc, &e);
+		if (insert(fc, &e, 0) != 0) {	/* a path twice */
+			entry_free(&e);
+			return -1;
+		}
 	}
 	return dec_end(&d) ? 0 : -1;
 }
@@ -194,8 +239,6 @@ int fc_mkdir_p(const char *path)
  * cache is saved once per backup). */
 static int kept(struct fc_entry *e)
 {
-	if (e->path == NULL)
-		return 0;
 	if (e->seen)
 		e->age = 0;
 	else if (e->age < FC_MAX_AGE)
@@ -228,7 +271,7 @@ int fc_save(struct filecache *fc)
 	buf_init(&b, SIZE_MAX);
 	enc_raw(&b, FC_MAGIC, 4);
 	enc_u32(&b, 0);		/* the count, filled in below */
-	for (size_t i = 0; i < fc->cap; i++) {
+	for (size_t i = 0; i < fc->n; i++) {
 		struct fc_entry *e = &fc->v[i];
 
 		if (!kept(e))
@@ -302,10 +345,10 @@ int fc_write_atomic(const char *path, const uint8_t *p, size_t n)
 
 void fc_free(struct filecache *fc)
 {
-	for (size_t i = 0; i < fc->cap; i++)
-		if (fc->v[i].path)
-			entry_free(&fc->v[i]);
+	for (size_t i = 0; i < fc->n; i++)
+		entry_free(&fc->v[i]);
 	free(fc->v);
+	free(fc->slot);
 	free(fc->file);
 	memset(fc, 0, sizeof *fc);
 }

@@ -22,16 +22,26 @@ struct fc_entry {
 	int seen;		/* looked up by this backup */
 };
 
+/* A slot of the hash table: the low 32 bits of the path's hash (its
+ * place and a tag compared before the path) and 1 + the entry's index
+ * (0: empty). */
+struct fc_slot {
+	uint32_t hash, ix;
+};
+
 struct filecache {
-	struct fc_entry *v;	/* open addressing on a hash of path */
-	size_t cap, n;
+	struct fc_entry *v;	/* the entries, in the order they came */
+	size_t n, cap_v;
+	size_t next;		/* fc_find tries v[next] first */
+	struct fc_slot *slot;	/* open addressing, at most half full */
+	size_t cap;
 	char *file;		/* where it is stored */
 };
 
 /* fc_load(fc, dir): load DIR/files if present.  A missing or damaged cache
  * is not an error (it is only a hint): starts empty. */
 void fc_load(struct filecache *fc, const char *dir);
-/* fc_find(fc, path): the entry, or NULL. */
+/* fc_find(fc, path): the entry (valid until the next fc_put), or NULL. */
 struct fc_entry *fc_find(struct filecache *fc, const char *path);
 /* fc_put(fc, e): insert or replace (takes ownership of e's pointers). */
 void fc_put(struct filecache *fc, struct fc_entry *e);
