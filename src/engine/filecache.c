@@ -1,6 +1,7 @@
 /* filecache.c: see filecache.h.  File format: "TFC2" | u32 count |
  * entries (str path | u64 dev | u64 ino | u64 size | i64 mtime |
- * i64 ctime | u32 n | ids).  Decoded with the same bounds-checked codec
+ * i64 ctime | u8 flags | u8 age | u32 n | ids); "TFC1" entries lack
+ * flags and age.  Decoded with the same bounds-checked codec
  * as repository objects. */
 #include "engine/filecache.h"
 
@@ -115,7 +116,7 @@ static int insert(struct filecache *fc, struct fc_entry *e, int replace)
 		return 0;
 	}
 	if (fc->n == fc->cap_v) {
-		fc->cap_v = fc->cap_v ? fc->cap_v + fc->cap_v / 2 : 1024;
+		fc->cap_v = fc->cap_v < 1024 ? 1024 : fc->cap_v + fc->cap_v / 2;
 		fc->v = xreallocarray(fc->v, fc->cap_v, sizeof *fc->v);
 	}
 	fc->v[fc->n++] = *e;

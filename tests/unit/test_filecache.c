@@ -1,8 +1,8 @@
 /* test_filecache: the file cache's table (engine/filecache.h): 100,000
  * paths inserted and each found with its own fields, a path absent, a
  * replacement keeping the count, a save and load that keep every entry
- * and age the unseen ones, and a cache image naming a path twice
- * rejected. */
+ * and age the unseen ones, a cache image naming a path twice rejected,
+ * and a loaded cache of one entry that grows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +100,12 @@ int main(void)
 	memset(&fc, 0, sizeof fc);
 	OK(fc_decode(&fc, b.p, b.len) == 0 && fc.n == 1 && fc_find(&fc, "/a") != NULL,
 	    "the same image with one entry decodes");
+	for (uint32_t i = 0; i < 3000; i++) {	/* a loaded cache grows */
+		fill(&e, i);
+		fc_put(&fc, &e);
+	}
+	OK(fc.n == 3001 && all_found(&fc, 3000) && fc_find(&fc, "/a") != NULL,
+	    "a loaded cache of one entry takes 3,000 more");
 	fc_free(&fc);
 	buf_free(&b);
 	return tap_done();
