@@ -24,6 +24,7 @@
 #include "engine/backup_internal.h"
 #include "engine/filecache.h"
 #include "engine/journal.h"
+#include "engine/lister.h"
 #include "source/source.h"
 #include "util/util.h"
 #include "util/workq.h"
@@ -93,6 +94,7 @@ struct bctx {
 	char **changed;
 	size_t n_changed;
 	dev_t root_dev;
+	struct lister *lister;		/* lists the source walked now */
 	struct idname users[NAME_CACHE], groups[NAME_CACHE];
 	double t0, last_draw;
 	uint64_t total_bytes;		/* for the progress ETA; 0 unknown */
@@ -550,21 +552,85 @@ static int save_file(struct bctx *c, int dfd, const char *name, const char *path
 	return 0;
 }
 
-static int save_dir(struct bctx *c, int dfd, const char *path, uint8_t id[ID_LEN]);
+static int save_dir(struct bctx *c, struct listing *L, const char *path, uint8_t id[ID_LEN]);
 
-static char *join(const char *dir, const char *name)
+/* Rules for the lister (run on its thread; they read only options). */
+static int rule_excluded(void *arg, const char *path, const char *name)
 {
-	return xasprintf("%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
+	return excluded(arg, path, name);
 }
 
-/* save_entry(c, dfd, name, path, n): build node n for entry name of the
- * directory dfd.  0 ok, 1 left out (reported or excluded), -1 fatal. */
-static int save_entry(struct bctx *c, int dfd, const char *name, const char *path, struct node *n)
+static int rule_tag_only(void *arg, int fd)
+{
+	const struct bctx *c = arg;
+
+	return c->o->exclude_caches && is_cache_dir(fd);
+}
+
+static int rule_descend(void *arg, const struct stat *st)
+{
+	const struct bctx *c = arg;
+
+	/* across a mount with --one-file-system: kept, empty */
+	return S_ISDIR(st->st_mode) && !(c->o->one_file_system && st->st_dev != c->root_dev);
+}
+
+/* walk_dir(c, fd, path, n, id): store the tree of a directory into id.  A
+ * source's directory comes open on fd, and a lister starts on it; a
+ * directory below one (fd -1) is the lister's next listing.  n, if not
+ * NULL, gets the directory's xattrs and counts it.  0, 1 left out
+ * (reported), -1. */
+static int walk_dir(struct bctx *c, int fd, const char *path, struct node *n, uint8_t id[ID_LEN])
+{
+	static const struct lister_rules rules = { rule_excluded, rule_tag_only, rule_descend, NULL };
+	struct lister *own = NULL;
+	struct listing *L;
+	int rc;
+
+	if (fd >= 0) {
+		struct lister_rules r = rules;
+
+		r.arg = c;
+		if ((own = c->lister = lister_start(fd, path, &r)) == NULL)
+			return -1;
+	}
+	L = lister_next(c->lister);
+	if (L == NULL) {
+		errmsg("internal error: the directory lister stopped before %s", path);
+		rc = -1;
+	} else if (L->fd < 0) {
+		errno = L->err;
+		bad_path(c, path, "open directory");
+		listing_free(L);
+		rc = 1;
+	} else {
+		if (n) {
+			read_xattrs(L->fd, path, n);
+			c->res->dirs++;
+		}
+		rc = save_dir(c, L, path, id);
+	}
+	if (own) {
+		lister_stop(own);
+		c->lister = NULL;
+	}
+	return rc;
+}
+
+/* save_entry(c, dfd, name, path, le, n): build node n for entry name of
+ * the directory dfd, with le its listing entry, or NULL to stat it here.
+ * 0 ok, 1 left out (reported or excluded), -1 fatal. */
+static int save_entry(struct bctx *c, int dfd, const char *name, const char *path,
+    const struct lentry *le, struct node *n)
 {
 	struct stat st;
 
 	memset(n, 0, sizeof *n);
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+	if (le != NULL) {
+		st = le->st;
+		errno = le->err;
+	}
+	if (le != NULL ? le->err != 0 : fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		bad_path(c, path, "stat");
 		return 1;
 	}
@@ -581,10 +647,10 @@ static int save_entry(struct bctx *c, int dfd, const char *name, const char *pat
 		c->res->files++;
 		c->res->bytes += n->size;
 	} else if (S_ISDIR(st.st_mode)) {
-		int fd;
+		int fd = -1;
 
 		n->type = NODE_DIR;
-		if (c->o->one_file_system && st.st_dev != c->root_dev) {
+		if (!rule_descend(c, &st)) {
 			/* keep the mount point, empty, as restic and tar do */
 			static const struct tree empty;
 			uint64_t stored;
@@ -592,14 +658,12 @@ static int save_entry(struct bctx *c, int dfd, const char *name, const char *pat
 			c->res->dirs++;
 			return repo_save_tree(c->r, &empty, n->subtree, &stored);
 		}
-		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
+		if (c->lister == NULL &&
+		    (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 			bad_path(c, path, "open directory");
 			return 1;
 		}
-		read_xattrs(fd, path, n);
-		c->res->dirs++;
-		return save_dir(c, fd, path, n->subtree);	/* closes fd */
+		return walk_dir(c, fd, path, n, n->subtree);
 	} else if (S_ISLNK(st.st_mode)) {
 		char *t = xmalloc(MAX_LINK + 1);
 		ssize_t l = readlinkat(dfd, name, t, MAX_LINK + 1);
@@ -633,49 +697,27 @@ static int dirent_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* save_dir(c, fd, path, id): store the tree of an open directory; closes
- * fd.  0 or -1 (fatal). */
-static int save_dir(struct bctx *c, int fd, const char *path, uint8_t id[ID_LEN])
+/* save_dir(c, L, path, id): store the tree of a directory from its
+ * listing L, which is closed and freed.  0 or -1 (fatal). */
+static int save_dir(struct bctx *c, struct listing *L, const char *path, uint8_t id[ID_LEN])
 {
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
-	char **names = NULL;
-	size_t nn = 0;
 	struct tree t = { 0, NULL };
-	uint64_t stored;
-	int cache_dir, rc = 0;
+	int rc = 0;
 
-	if (d == NULL) {
-		close(fd);
-		bad_path(c, path, "read directory");
-		return repo_save_tree(c->r, &t, id, &stored);
-	}
-	cache_dir = c->o->exclude_caches && is_cache_dir(fd);
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (cache_dir && strcmp(de->d_name, "CACHEDIR.TAG") != 0)
-			continue;
-		list_add(&names, &nn, de->d_name);
-	}
-	if (errno != 0)
+	if (L->err != 0) {
+		errno = L->err;
 		bad_path(c, path, "read all of directory");
-	/* Byte order (strcmp on unsigned bytes), the order trees require. */
-	if (nn)
-		qsort(names, nn, sizeof *names, dirent_cmp);
-	t.nodes = xcalloc(nn ? nn : 1, sizeof *t.nodes);
-	for (size_t i = 0; i < nn && rc == 0; i++) {
-		char *p = join(path, names[i]);
+	}
+	t.nodes = xcalloc(L->n ? L->n : 1, sizeof *t.nodes);
+	for (size_t i = 0; i < L->n && rc == 0; i++) {
+		const struct lentry *e = &L->e[i];
 		int got;
 
-		if (excluded(c, p, names[i])) {
-			info(2, "excluded %s", p);
-			free(p);
+		if (e->excluded) {
+			info(2, "excluded %s", e->path);
 			continue;
 		}
-		got = save_entry(c, fd, names[i], p, &t.nodes[t.n]);
-		free(p);
+		got = save_entry(c, L->fd, e->name, e->path, e, &t.nodes[t.n]);
 		if (got == 0)
 			t.n++;
 		else
@@ -683,12 +725,10 @@ static int save_dir(struct bctx *c, int fd, const char *path, uint8_t id[ID_LEN]
 		if (got < 0)
 			rc = -1;
 	}
-	closedir(d);
+	close(L->fd);
+	listing_free(L);
 	if (rc == 0)
 		rc = defer_tree(c, &t, id);
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	free(names);
 	tree_free(&t);
 	return rc;
 }
@@ -782,7 +822,7 @@ static int save_prefix(struct bctx *c, const char *prefix, char **srcs, size_t n
 			bad_path(c, parent, "open directory");
 			got = 1;
 		} else if (slash == NULL) {
-			got = save_entry(c, dfd, comp, child, &t.nodes[t.n]);
+			got = save_entry(c, dfd, comp, child, NULL, &t.nodes[t.n]);
 		} else {
 			/* an intermediate directory: its metadata, and only the
 			 * sources below it */
@@ -1031,7 +1071,7 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 		} else if (strcmp(srcs[0], "/") == 0) {
 			int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-			rc = fd < 0 ? -1 : save_dir(&c, fd, "/", root);
+			rc = fd < 0 || walk_dir(&c, fd, "/", NULL, root) != 0 ? -1 : 0;
 		} else {
 			rc = save_prefix(&c, "/", srcs, n, root);
 		}
