@@ -110,6 +110,10 @@ int main(int argc, char **argv)
 	 * threshold hands them back to the system when freed, instead of
 	 * glibc raising the threshold and keeping them in per-thread arenas. */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	/* and the main arena keeps up to 16 MiB free at its top: the walker
+	 * allocates chunks there that the workers free, and memory given back
+	 * and taken again is faulted in page by page */
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
 	if (crypto_init() != 0) {
 		errmsg("cannot initialise libsodium");
 		return EXIT_FATAL;

@@ -64,7 +64,7 @@ static void run_job(void *ctx, void *item, void *scratch)
 
 	(void)scratch;
 	repo_blob_id(w->r, j->data, j->len, j->id);
-	if (repo_add_blob(w->r, BLOB_DATA, j->id, j->data, j->len, &j->stored) != 0)
+	if (repo_add_blob_give(w->r, BLOB_DATA, j->id, &j->data, j->len, &j->stored) != 0)
 		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
 	free(j->data);
 	j->data = NULL;

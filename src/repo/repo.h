@@ -108,6 +108,11 @@ void repo_blob_id(const struct repo *r, const void *p, size_t n, uint8_t id[ID_L
  * was a duplicate).  Full packs are written as they fill. */
 int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
     const uint8_t *p, size_t n, uint64_t *stored);
+/* repo_add_blob_give(r, type, id, &p, n, &stored): the same, but p (from
+ * malloc) becomes the repository's, and p NULL, when the blob is stored
+ * as it is: incompressible data is not copied again. */
+int repo_add_blob_give(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
+    uint8_t **p, size_t n, uint64_t *stored);
 /* repo_flush(r): write the open pack and an index of every pack written
  * since the last flush.  After it returns 0 the blobs are durable. */
 int repo_flush(struct repo *r);

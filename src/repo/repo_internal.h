@@ -68,6 +68,9 @@ struct repo {
 	struct pending_blob *open;
 	size_t n_open, cap_open;
 	uint64_t open_bytes;
+	/* a sealed pack's buffer kept for the next one (lock held): a new
+	 * buffer of pack size would be faulted in page by page */
+	struct buf spare;
 
 	/* packs written since the last index */
 	struct index_body out;
@@ -95,6 +98,10 @@ struct reader {
 	 * per blob is what makes cloud stores usable. */
 	uint32_t pack_no;		/* UINT32_MAX: none */
 	struct buf pack;
+	/* scratch kept from blob to blob: fresh buffers of blob size would
+	 * be faulted in page by page */
+	struct buf plain;		/* a compressed blob, decrypted */
+	struct buf out;			/* a blob being verified */
 };
 
 /* repo_index.c */

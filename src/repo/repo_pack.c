@@ -31,42 +31,53 @@ static void blob_ad(uint8_t ad[1 + ID_LEN], uint8_t type, const uint8_t id[ID_LE
 	memcpy(ad + 1, id, ID_LEN);
 }
 
-/* Compression contexts are per thread: repo_add_blob may be called from
- * several threads at once (the backup pipeline). */
 /* Packs per index object while a backup runs (see flush_index). */
 #define INDEX_EVERY 4
 
 /* Packs up to this size are read whole when a blob of them is read. */
 #define PACK_READ_WHOLE (32u << 20)
 
-static pthread_key_t cctx_key;
-static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+/* A compressor per thread: a zstd context and its output buffer, kept
+ * from blob to blob (a fresh buffer would be faulted in page by page). */
+struct compressor {
+	ZSTD_CCtx *z;
+	struct buf out;
+};
 
-static void cctx_free(void *p)
+static pthread_key_t comp_key;
+static pthread_once_t comp_once = PTHREAD_ONCE_INIT;
+
+static void comp_free(void *p)
 {
-	ZSTD_freeCCtx(p);
+	struct compressor *c = p;
+
+	ZSTD_freeCCtx(c->z);
+	buf_free(&c->out);
+	free(c);
 }
 
-static void cctx_key_init(void)
+static void comp_key_init(void)
 {
-	if (pthread_key_create(&cctx_key, cctx_free) != 0)
+	if (pthread_key_create(&comp_key, comp_free) != 0)
 		abort();
 }
 
-static ZSTD_CCtx *thread_cctx(void)
+static struct compressor *thread_comp(void)
 {
-	ZSTD_CCtx *z;
+	struct compressor *c;
 
-	pthread_once(&cctx_once, cctx_key_init);
-	z = pthread_getspecific(cctx_key);
-	if (z == NULL) {
-		z = ZSTD_createCCtx();
-		if (z == NULL || pthread_setspecific(cctx_key, z) != 0) {
+	pthread_once(&comp_once, comp_key_init);
+	c = pthread_getspecific(comp_key);
+	if (c == NULL) {
+		c = xcalloc(1, sizeof *c);
+		buf_init(&c->out, SIZE_MAX);
+		c->z = ZSTD_createCCtx();
+		if (c->z == NULL || pthread_setspecific(comp_key, c) != 0) {
 			errmsg("cannot create a zstd context");
 			abort();
 		}
 	}
-	return z;
+	return c;
 }
 
 static int flush_index(struct repo *r, uint32_t min_packs);
@@ -136,7 +147,13 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	env.kind = OBJ_PACK;
 	env.epoch = r->cfg.epoch;
 	ents = xcalloc(n, sizeof *ents);
-	buf_init(&obj, SIZE_MAX);
+	pthread_mutex_lock(&r->lock);
+	obj = r->spare;
+	memset(&r->spare, 0, sizeof r->spare);
+	pthread_mutex_unlock(&r->lock);
+	obj.len = 0;
+	obj.max = SIZE_MAX;
+	obj.overflow = 0;
 	buf_init(&trailer, SIZE_MAX);
 	if (seal_begin_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0) {
 		errmsg("the key holds no public key for epoch %u", env.epoch);
@@ -205,6 +222,12 @@ out:
 	free(v);
 	seal_end(&s);
 	free(ents);
+	pthread_mutex_lock(&r->lock);
+	if (r->spare.p == NULL) {
+		r->spare = obj;
+		memset(&obj, 0, sizeof obj);
+	}
+	pthread_mutex_unlock(&r->lock);
 	buf_free(&obj);
 	buf_free(&trailer);
 	return rc;
@@ -222,10 +245,10 @@ static struct pending_blob *take_open(struct repo *r, uint32_t *n)
 	return v;
 }
 
-/* add_blob(r, type, id, p, n, stored, force): see repo_add_blob and
- * repo_add_blob_force. */
+/* add_blob(r, type, id, p, n, give, stored, force): see repo_add_blob,
+ * repo_add_blob_give and repo_add_blob_force; give may be NULL. */
 static int add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
-    const uint8_t *p, size_t n, uint64_t *stored, int force)
+    const uint8_t *p, size_t n, uint8_t **give, uint64_t *stored, int force)
 {
 	struct pending_blob b;
 	struct pending_blob *full = NULL;
@@ -260,20 +283,26 @@ static int add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
 	b.raw = (uint32_t)n;
 	b.comp = COMP_NONE;
 	if (r->cfg.compression && n >= 64) {
-		size_t bound = ZSTD_compressBound(n), z;
+		struct compressor *c = thread_comp();
+		size_t z = 0;
 
-		b.data = xmalloc(bound);
-		z = ZSTD_compressCCtx(thread_cctx(), b.data, bound, p, n, r->cfg.level);
+		c->out.len = 0;
+		if (buf_reserve(&c->out, ZSTD_compressBound(n)) != NULL)
+			z = ZSTD_compressCCtx(c->z, c->out.p, c->out.cap, p, n, r->cfg.level);
 		/* Keep it compressed only when that saves at least 1/32. */
-		if (!ZSTD_isError(z) && z < n - n / 32) {
+		if (z != 0 && !ZSTD_isError(z) && z < n - n / 32) {
 			b.comp = COMP_ZSTD;
 			b.len = (uint32_t)z;
-			b.data = xrealloc(b.data, z);
+			b.data = xmemdup(c->out.p, z);
 		}
 	}
 	if (b.comp == COMP_NONE) {
-		free(b.data);
-		b.data = xmemdup(p, n);
+		if (give != NULL) {
+			b.data = *give;
+			*give = NULL;
+		} else {
+			b.data = xmemdup(p, n);
+		}
 		b.len = (uint32_t)n;
 	}
 	*stored = b.len;
@@ -294,13 +323,19 @@ static int add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
 int repo_add_blob(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
     const uint8_t *p, size_t n, uint64_t *stored)
 {
-	return add_blob(r, type, id, p, n, stored, 0);
+	return add_blob(r, type, id, p, n, NULL, stored, 0);
+}
+
+int repo_add_blob_give(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
+    uint8_t **p, size_t n, uint64_t *stored)
+{
+	return add_blob(r, type, id, *p, n, p, stored, 0);
 }
 
 int repo_add_blob_force(struct repo *r, uint8_t type, const uint8_t id[ID_LEN],
     const uint8_t *p, size_t n, uint64_t *stored)
 {
-	return add_blob(r, type, id, p, n, stored, 1);
+	return add_blob(r, type, id, p, n, NULL, stored, 1);
 }
 
 /* write_index(r, b): seal and store an index object for body b. */
@@ -495,6 +530,7 @@ void repo_pack_free(struct repo *r)
 	free(r->open);
 	r->open = NULL;
 	r->n_open = r->cap_open = 0;
+	buf_free(&r->spare);
 	free(r->out.packs);
 	free(r->out.locs);
 	memset(&r->out, 0, sizeof r->out);
@@ -513,6 +549,8 @@ static void reader_free(void *p)
 		seal_end(&rd->seals[i].seal);
 	ZSTD_freeDCtx(rd->zd);
 	buf_free(&rd->pack);
+	buf_free(&rd->plain);
+	buf_free(&rd->out);
 	free(rd);
 }
 
@@ -538,6 +576,8 @@ static struct reader *thread_reader(const struct repo *r)
 		rd->seals[i].pack = UINT32_MAX;
 	rd->pack_no = UINT32_MAX;
 	buf_init(&rd->pack, SIZE_MAX);
+	buf_init(&rd->plain, SIZE_MAX);
+	buf_init(&rd->out, SIZE_MAX);
 	rd->zd = ZSTD_createDCtx();
 	if (rd->zd == NULL || pthread_setspecific(reader_key, rd) != 0) {
 		errmsg("cannot create a zstd context");
@@ -641,30 +681,24 @@ static int open_blob(struct repo *r, const char *name, struct seal *s, uint64_t 
 	if (n < AEAD_TAG_LEN || raw > MAX_BLOB)
 		goto bad;
 	blob_ad(ad, type, id);
-	plain = xmalloc(pn ? pn : 1);
-	if (seal_decrypt(s, off, ad, sizeof ad, ct, n, plain) != 0) {
-		free(plain);
-		goto bad;
-	}
 	if ((dst = buf_reserve(out, raw)) == NULL) {
-		free(plain);
 		errmsg("blob %s is too large", hex);
 		return -1;
 	}
 	if (comp == COMP_ZSTD) {
-		size_t z = ZSTD_decompressDCtx(thread_reader(r)->zd, dst, raw, plain, pn);
+		struct reader *rd = thread_reader(r);
+		size_t z;
 
-		free(plain);
+		rd->plain.len = 0;
+		rd->plain.overflow = 0;
+		if ((plain = buf_reserve(&rd->plain, pn ? pn : 1)) == NULL ||
+		    seal_decrypt(s, off, ad, sizeof ad, ct, n, plain) != 0)
+			goto bad;
+		z = ZSTD_decompressDCtx(rd->zd, dst, raw, plain, pn);
 		if (ZSTD_isError(z) || z != raw)
 			goto bad;
-	} else {
-		int ok = pn == raw;
-
-		if (ok)
-			memcpy(dst, plain, raw);
-		free(plain);
-		if (!ok)
-			goto bad;
+	} else if (pn != raw || seal_decrypt(s, off, ad, sizeof ad, ct, n, dst) != 0) {
+		goto bad;
 	}
 	repo_blob_id(r, dst, raw, check);
 	if (!ct_equal(check, id, ID_LEN))
@@ -839,7 +873,8 @@ out:
 int repo_pack_verify(struct repo *r, const uint8_t id[ID_LEN], uint32_t *bad)
 {
 	char name[80];
-	struct buf obj, out;
+	struct reader *rd = thread_reader(r);
+	struct buf *obj = &rd->pack, *out = &rd->out;
 	struct pack_entry *e = NULL;
 	struct seal s = { 0 };
 	uint32_t n = 0;
@@ -848,9 +883,11 @@ int repo_pack_verify(struct repo *r, const uint8_t id[ID_LEN], uint32_t *bad)
 
 	*bad = 0;
 	repo_pack_name(id, name);
-	buf_init(&obj, SIZE_MAX);
-	buf_init(&out, SIZE_MAX);
-	rc = store_get(r->store, name, 0, UINT64_MAX, &obj);
+	/* the thread's pack buffer: no longer the pack it last read */
+	rd->pack_no = UINT32_MAX;
+	obj->len = 0;
+	obj->overflow = 0;
+	rc = store_get(r->store, name, 0, UINT64_MAX, obj);
 	if (rc == 1) {
 		errmsg("pack %s is missing from %s", name, store_url(r->store));
 		rc = R_MISSING;
@@ -858,31 +895,30 @@ int repo_pack_verify(struct repo *r, const uint8_t id[ID_LEN], uint32_t *bad)
 	}
 	if (rc != 0)
 		goto out;
-	sha256(obj.p, obj.len, h);
+	sha256(obj->p, obj->len, h);
 	if (memcmp(h, id, 32) != 0) {
 		errmsg("pack %s in %s is damaged: its content does not match its name",
 		    name, store_url(r->store));
 		rc = R_CORRUPT;
 		goto out;
 	}
-	if (obj.len < ENVELOPE_LEN + PACK_FOOTER_LEN) {
+	if (obj->len < ENVELOPE_LEN + PACK_FOOTER_LEN) {
 		rc = R_CORRUPT;
 		goto out;
 	}
-	if ((rc = open_pack_seal(r, name, obj.p, obj.len, &s)) != 0)
+	if ((rc = open_pack_seal(r, name, obj->p, obj->len, &s)) != 0)
 		goto out;
-	if ((rc = read_entries(r, name, &s, obj.p, obj.p, 0, obj.len, &e, &n)) != 0)
+	if ((rc = read_entries(r, name, &s, obj->p, obj->p, 0, obj->len, &e, &n)) != 0)
 		goto out;
 	for (uint32_t i = 0; i < n; i++) {
-		out.len = 0;
+		out->len = 0;
+		out->overflow = 0;
 		if (open_blob(r, name, &s, e[i].offset, e[i].type, e[i].id, e[i].comp, e[i].raw_length,
-		    obj.p + e[i].offset, e[i].length, &out) != 0)
+		    obj->p + e[i].offset, e[i].length, out) != 0)
 			(*bad)++;
 	}
 out:
 	seal_end(&s);
 	free(e);
-	buf_free(&obj);
-	buf_free(&out);
 	return rc;
 }
