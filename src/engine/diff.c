@@ -54,8 +54,7 @@ static int push(struct dctx *c, const struct node *n)
 	size_t base = c->path.len;
 
 	if (buf_append(&c->path, "/", 1) != 0 || buf_append(&c->path, n->name, n->name_len) != 0) {
-		c->path.len = base;
-		c->path.overflow = 0;
+		buf_truncate(&c->path, base);
 		errmsg("diff: a path is longer than %zu bytes; skipped", c->path.max);
 		c->errors++;
 		return -1;

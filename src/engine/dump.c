@@ -359,8 +359,7 @@ static void tar_tree(struct tctx *c, const uint8_t id[ID_LEN])
 		} else {
 			tar_node(c, n);
 		}
-		c->path.len = base;
-		c->path.overflow = 0;
+		buf_truncate(&c->path, base);
 		buf_append(&c->path, "", 1);
 	}
 	c->depth--;

@@ -89,8 +89,7 @@ static void walk(struct fdctx *c, const uint8_t *tree_id)
 		c->path.len = base;
 		if (buf_append(&c->path, "/", 1) != 0 || buf_append(&c->path, n->name, n->name_len) != 0 ||
 		    buf_append(&c->path, "", 1) != 0) {
-			c->path.len = base;
-			c->path.overflow = 0;
+			buf_truncate(&c->path, base);
 			buf_append(&c->path, "", 1);
 			c->errors++;
 			errmsg("find: a path in snapshot is too long; skipped");

@@ -483,8 +483,7 @@ static int write_content(struct rctx *c, int fd, const struct node *n, struct bu
 	for (uint32_t i = 0; i < n->n_chunks; i++) {
 		int rc;
 
-		data->len = 0;
-		data->overflow = 0;
+		buf_truncate(data, 0);
 		if ((rc = repo_read_blob(c->r, n->chunks[i], data)) != 0) {
 			fail(c, n, "its chunk %lu of %lu is %s", (unsigned long)i + 1,
 			    (unsigned long)n->n_chunks, read_trouble(rc));

@@ -151,9 +151,8 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	obj = r->spare;
 	memset(&r->spare, 0, sizeof r->spare);
 	pthread_mutex_unlock(&r->lock);
-	obj.len = 0;
-	obj.max = SIZE_MAX;
-	obj.overflow = 0;
+	obj.max = SIZE_MAX;	/* a spare of none is all zero */
+	buf_truncate(&obj, 0);
 	buf_init(&trailer, SIZE_MAX);
 	if (seal_begin_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0) {
 		errmsg("the key holds no public key for epoch %u", env.epoch);
@@ -689,8 +688,7 @@ static int open_blob(struct repo *r, const char *name, struct seal *s, uint64_t 
 		struct reader *rd = thread_reader(r);
 		size_t z;
 
-		rd->plain.len = 0;
-		rd->plain.overflow = 0;
+		buf_truncate(&rd->plain, 0);
 		if ((plain = buf_reserve(&rd->plain, pn ? pn : 1)) == NULL ||
 		    seal_decrypt(s, off, ad, sizeof ad, ct, n, plain) != 0)
 			goto bad;
@@ -754,8 +752,7 @@ int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 		rc = 0;
 		if (rd->pack_no != e->pack) {
 			rd->pack_no = UINT32_MAX;
-			rd->pack.len = 0;
-			rd->pack.overflow = 0;
+			buf_truncate(&rd->pack, 0);
 			rc = store_get(r->store, name, 0, UINT64_MAX, &rd->pack);
 			if (rc == 0)
 				rd->pack_no = e->pack;
@@ -885,8 +882,7 @@ int repo_pack_verify(struct repo *r, const uint8_t id[ID_LEN], uint32_t *bad)
 	repo_pack_name(id, name);
 	/* the thread's pack buffer: no longer the pack it last read */
 	rd->pack_no = UINT32_MAX;
-	obj->len = 0;
-	obj->overflow = 0;
+	buf_truncate(obj, 0);
 	rc = store_get(r->store, name, 0, UINT64_MAX, obj);
 	if (rc == 1) {
 		errmsg("pack %s is missing from %s", name, store_url(r->store));
@@ -911,8 +907,7 @@ int repo_pack_verify(struct repo *r, const uint8_t id[ID_LEN], uint32_t *bad)
 	if ((rc = read_entries(r, name, &s, obj->p, obj->p, 0, obj->len, &e, &n)) != 0)
 		goto out;
 	for (uint32_t i = 0; i < n; i++) {
-		out->len = 0;
-		out->overflow = 0;
+		buf_truncate(out, 0);
 		if (open_blob(r, name, &s, e[i].offset, e[i].type, e[i].id, e[i].comp, e[i].raw_length,
 		    obj->p + e[i].offset, e[i].length, out) != 0)
 			(*bad)++;

@@ -1489,8 +1489,7 @@ static int repack(struct repo *r, const uint8_t *act, uint32_t n_old, struct pru
 
 		memcpy(id, r->idx.v[v[i].ent].id, ID_LEN);
 		type = r->idx.v[v[i].ent].type;
-		b.len = 0;
-		b.overflow = 0;
+		buf_truncate(&b, 0);
 		if (repo_read_blob(r, id, &b) != 0) {
 			errmsg("prune stops before deleting anything: a blob to repack cannot be "
 			    "read (run 'twofold check')");

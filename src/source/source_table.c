@@ -839,8 +839,7 @@ out:
 /* str_clear(b): b as the empty NUL-terminated string. */
 static void str_clear(struct buf *b)
 {
-	b->len = 0;
-	b->overflow = 0;
+	buf_truncate(b, 0);
 	buf_append(b, "", 1);
 	b->len = 0;
 }
@@ -1197,8 +1196,7 @@ int src_table_delta(struct source *s, const char *prev, size_t n, unsigned max_p
 	}
 	if (ret == 0 && out->overflow) {
 		info(1, "%s: the table is too large to assemble in memory; reading it whole", s->url);
-		out->len = 0;
-		out->overflow = 0;
+		buf_truncate(out, 0);
 		ret = 1;
 	}
 out:

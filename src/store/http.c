@@ -250,8 +250,7 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 		rs->content_length = UINT64_MAX;
 		rs->attempts = try + 1;
 		if (rq->out) {
-			rq->out->len = start;
-			rq->out->overflow = 0;
+			buf_truncate(rq->out, start);
 		}
 		if (rq->resp_headers)
 			rq->resp_headers->len = 0;

@@ -260,8 +260,7 @@ static int m_get(struct store *s, const char *name, uint64_t off, uint64_t len, 
 			continue;
 		if (first_tried == m->n)
 			first_tried = i;
-		out->len = start;
-		out->overflow = 0;
+		buf_truncate(out, start);
 		rc = store_get(m->c[i].st, name, off, len, out);
 		pthread_mutex_lock(&m->lock);
 		if (rc == 0 && off == 0 && len == UINT64_MAX &&
@@ -296,8 +295,7 @@ static int m_get(struct store *s, const char *name, uint64_t off, uint64_t len, 
 	if (result != 0 && have_damaged) {
 		/* every copy that has it is damaged: hand back the last bytes
 		 * so the caller names the damage, as with a single store */
-		out->len = start;
-		out->overflow = 0;
+		buf_truncate(out, start);
 		result = store_get(m->c[served_by].st, name, off, len, out);
 	}
 	if (result == 0 && served_by != first_tried)
@@ -709,8 +707,7 @@ static void sync_one(void *ctx, void *item, void *scratch)
 			continue;
 		if (!(c->flags & COPIES_VERIFY) && (have_good || !(c->flags & COPIES_FIX)))
 			continue;
-		b.len = 0;
-		b.overflow = 0;
+		buf_truncate(&b, 0);
 		if (store_get(store_copy(c->s, i), row->name, 0, UINT64_MAX, &b) != 0) {
 			report(c, i, row->name, COPY_UNREADABLE);
 			continue;

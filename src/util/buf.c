@@ -52,6 +52,13 @@ int buf_append(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
+void buf_truncate(struct buf *b, size_t n)
+{
+	if (n < b->len)
+		b->len = n;
+	b->overflow = 0;
+}
+
 void buf_free(struct buf *b)
 {
 	if (b == NULL)

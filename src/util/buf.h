@@ -20,6 +20,9 @@ void buf_init(struct buf *b, size_t max);
 uint8_t *buf_reserve(struct buf *b, size_t n);
 /* buf_append(b, p, n): append n bytes; -1 past max. */
 int buf_append(struct buf *b, const void *p, size_t n);
+/* buf_truncate(b, n): keep the first n <= len bytes, memory and all, and
+ * clear the overflow flag: the buffer is reused from there. */
+void buf_truncate(struct buf *b, size_t n);
 /* buf_free(b): release memory; b is empty afterwards.  NULL-safe. */
 void buf_free(struct buf *b);
 /* buf_wipe_free(b): zero the contents (sodium_memzero), then free. */

@@ -18,6 +18,10 @@ static void test_buf(void)
 	OK(buf_append(&b, "0123456789", 10) == 0 && b.len == 10, "append up to max");
 	OK(buf_append(&b, "x", 1) == -1 && b.overflow, "append past max fails and marks overflow");
 	OK(buf_append(&b, "", 0) == -1, "an overflowed buffer stays failed");
+	buf_truncate(&b, 4);
+	OK(!b.overflow && b.len == 4 && memcmp(b.p, "0123", 4) == 0, "truncate keeps the first bytes and clears overflow");
+	buf_truncate(&b, 9);
+	OK(b.len == 4 && buf_append(&b, "ab", 2) == 0 && b.len == 6, "truncate never lengthens; the buffer is usable again");
 	buf_free(&b);
 	buf_init(&b, 1000);
 	memset(big, 7, sizeof big);
