@@ -96,15 +96,29 @@ void http_free(struct http *h)
 	free(h);
 }
 
+/* An error answer's body (its status is 300 or more) goes to err, not to
+ * the caller's buffer: a buffer sized for the object (42 bytes for a pack
+ * header) must not turn a 503 that would be retried into "too large".  Up
+ * to ERR_BODY_MAX bytes are kept, for messages and error codes. */
+#define ERR_BODY_MAX 65536
+
 struct sink {
 	struct buf *out;
+	struct buf err;
+	const struct http_resp *rs;
 	int overflow;
 };
 
 static size_t write_cb(char *p, size_t size, size_t n, void *arg)
 {
 	struct sink *s = arg;
+	size_t room;
 
+	if (s->rs->status >= 300) {
+		room = ERR_BODY_MAX - s->err.len;
+		buf_append(&s->err, p, size * n < room ? size * n : room);
+		return size * n;
+	}
 	if (s->out == NULL)
 		return size * n;
 	if (buf_append(s->out, p, size * n) != 0) {
@@ -159,7 +173,13 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 	char tmp[32];
 	uint64_t cl;
 
-	if ((v = header(line, len, "Content-Length", &vn)) != NULL && vn < sizeof tmp) {
+	if (len > 9 && strncmp(line, "HTTP/", 5) == 0) {
+		/* "HTTP/1.1 503 ...": the status so far (100 comes before the
+		 * final one); curl's own figure replaces it at the end */
+		const char *sp = memchr(line, ' ', len);
+
+		rs->status = sp && line + len - sp > 3 ? strtol(sp + 1, NULL, 10) : 0;
+	} else if ((v = header(line, len, "Content-Length", &vn)) != NULL && vn < sizeof tmp) {
 		copy_value(tmp, sizeof tmp, v, vn);
 		if (parse_u64(tmp, &cl) == 0)
 			rs->content_length = cl;
@@ -225,38 +245,48 @@ static void backoff(int try, unsigned at_least)
 	nanosleep(&ts, NULL);
 }
 
-static void s3_error_code(struct http_resp *rs, const struct buf *out, size_t start)
+/* error_answer(rs, sink, out, start): an error status is final: its
+ * error code from the body, and the body for the caller in out as far as
+ * it fits. */
+static void error_answer(struct http_resp *rs, const struct sink *sk, struct buf *out, size_t start)
 {
-	size_t from = 0;
+	size_t from = 0, room;
 
-	if (rs->error_code[0] || out == NULL || out->len <= start)
-		return;
-	if (xml_next((const char *)out->p + start, out->len - start, "Code", &from,
+	if (rs->error_code[0] == '\0' && sk->err.len > 0 &&
+	    xml_next((const char *)sk->err.p, sk->err.len, "Code", &from,
 	    rs->error_code, sizeof rs->error_code) != 1)
 		rs->error_code[0] = '\0';
+	if (out == NULL)
+		return;
+	buf_truncate(out, start);
+	room = out->max - out->len;
+	buf_append(out, sk->err.p, sk->err.len < room ? sk->err.len : room);
 }
 
 int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 {
 	size_t start = rq->out ? rq->out->len : 0;
+	struct sink sink = { rq->out, { 0 }, rs, 0 };
+	int ret = -1;
 
+	buf_init(&sink.err, ERR_BODY_MAX);
 	for (int try = 0; try < h->tries; try++) {
 		CURL *c = curl_easy_init();
-		struct sink sink = { rq->out, 0 };
 		struct hsink hsink = { rs, rq->resp_headers };
 		CURLcode cc;
 
 		memset(rs, 0, sizeof *rs);
 		rs->content_length = UINT64_MAX;
 		rs->attempts = try + 1;
-		if (rq->out) {
+		sink.overflow = 0;
+		buf_truncate(&sink.err, 0);
+		if (rq->out)
 			buf_truncate(rq->out, start);
-		}
 		if (rq->resp_headers)
 			rq->resp_headers->len = 0;
 		if (c == NULL) {
 			snprintf(rs->curl_error, sizeof rs->curl_error, "cannot create a curl handle");
-			return -1;
+			goto out;
 		}
 		curl_easy_setopt(c, CURLOPT_SHARE, h->share);
 		curl_easy_setopt(c, CURLOPT_URL, rq->url);
@@ -287,22 +317,25 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 			}
 		}
 		cc = curl_easy_perform(c);
+		/* a status whose answer was cut off is no answer */
+		rs->status = 0;
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
 		curl_easy_cleanup(c);
 		if (cc == CURLE_WRITE_ERROR && sink.overflow) {
 			snprintf(rs->curl_error, sizeof rs->curl_error, "response larger than expected");
-			return -1;
+			goto out;
 		}
 		if (cc == CURLE_OK && !retryable_status(rs->status)) {
 			if (rs->status >= 300)
-				s3_error_code(rs, rq->out, start);
-			return 0;
+				error_answer(rs, &sink, rq->out, start);
+			ret = 0;
+			goto out;
 		}
 		if (cc != CURLE_OK && !retryable_curl(cc)) {
 			if (rs->curl_error[0] == '\0')
 				snprintf(rs->curl_error, sizeof rs->curl_error, "%s", curl_easy_strerror(cc));
-			return -1;
+			goto out;
 		}
 		if (cc != CURLE_OK && rs->curl_error[0] == '\0')
 			snprintf(rs->curl_error, sizeof rs->curl_error, "%s", curl_easy_strerror(cc));
@@ -315,10 +348,12 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 	}
 	/* the last try's answer stands: a 5xx status, or a transport error */
 	if (rs->status != 0) {
-		s3_error_code(rs, rq->out, start);
-		return 0;
+		error_answer(rs, &sink, rq->out, start);
+		ret = 0;
 	}
-	return -1;
+out:
+	buf_free(&sink.err);
+	return ret;
 }
 
 char *url_escape(const char *s, int keep_slash)

@@ -27,7 +27,9 @@ struct http_req {
 	struct curl_slist *headers;	/* the caller's; not freed here */
 	const void *body;		/* PUT/POST body, may be NULL */
 	size_t body_len;
-	struct buf *out;		/* response body appended; NULL: discard */
+	struct buf *out;		/* response body appended; NULL: discard.
+					 * An error answer's body (status 300 or
+					 * more) only as far as it fits */
 	const char *aws_sigv4;		/* CURLOPT_AWS_SIGV4 provider string, or NULL */
 	const char *userpwd;		/* "ACCESS:SECRET" for SigV4, or NULL */
 	struct buf *resp_headers;	/* every response header line of the last
