@@ -98,6 +98,9 @@ struct reader {
 	 * per blob is what makes cloud stores usable. */
 	uint32_t pack_no;		/* UINT32_MAX: none */
 	struct buf pack;
+	/* The pack of the last blob read alone: a second blob in a row
+	 * from it loads it whole. */
+	uint32_t miss_pack;		/* UINT32_MAX: none */
 	/* scratch kept from blob to blob: fresh buffers of blob size would
 	 * be faulted in page by page */
 	struct buf plain;		/* a compressed blob, decrypted */

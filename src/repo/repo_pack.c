@@ -573,7 +573,7 @@ static struct reader *thread_reader(const struct repo *r)
 	rd->serial = r->serial;
 	for (int i = 0; i < SEAL_CACHE; i++)
 		rd->seals[i].pack = UINT32_MAX;
-	rd->pack_no = UINT32_MAX;
+	rd->pack_no = rd->miss_pack = UINT32_MAX;
 	buf_init(&rd->pack, SIZE_MAX);
 	buf_init(&rd->plain, SIZE_MAX);
 	buf_init(&rd->out, SIZE_MAX);
@@ -733,11 +733,18 @@ int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 	repo_pack_name(r->packs[ent.pack], name);
 	pthread_mutex_unlock(&r->lock);
 	rd = thread_reader(r);
-	if (r->cfg.pack_size > PACK_READ_WHOLE) {
-		/* unusually large packs: just the blob; damage found on one
-		 * copy sends us to the next */
+	if (rd->pack_no != e->pack && (r->cfg.pack_size > PACK_READ_WHOLE || rd->miss_pack != e->pack)) {
+		/* Just the blob: the pack is not the one this thread holds,
+		 * and this is the first blob in a row wanted from it (a
+		 * deduplicated blob in an older pack, say), or packs are too
+		 * large to read whole.  Damage found on one copy sends us to
+		 * the next. */
+		int tries = 0;
+
+		rd->miss_pack = e->pack;
 		do {
-			forget_seal(r, e->pack);
+			if (tries++ > 0)
+				forget_seal(r, e->pack);
 			buf_init(&ct, SIZE_MAX);
 			rc = pack_seal(r, e->pack, NULL, 0, &s);
 			if (rc == 0)
@@ -748,14 +755,19 @@ int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 		} while (rc == R_CORRUPT && store_distrust(r->store, name) == 0);
 	} else {
 		/* the whole pack (checked against its name by the store, and
-		 * so by every copy in turn) gives the header too */
+		 * so by every copy in turn) gives the header too; it is kept
+		 * for the blobs after this one */
 		rc = 0;
 		if (rd->pack_no != e->pack) {
 			rd->pack_no = UINT32_MAX;
+			rd->miss_pack = UINT32_MAX;
 			buf_truncate(&rd->pack, 0);
 			rc = store_get(r->store, name, 0, UINT64_MAX, &rd->pack);
-			if (rc == 0)
+			if (rc == 0) {
 				rd->pack_no = e->pack;
+				/* a header read alone was not checked */
+				forget_seal(r, e->pack);
+			}
 		}
 		if (rc == 0)
 			rc = pack_seal(r, e->pack, rd->pack.p, rd->pack.len, &s);
