@@ -44,6 +44,7 @@ struct pending_blob {
 };
 
 #define SEAL_CACHE 16
+#define READER_PACKS 2
 struct seal_cache_ent {
 	uint32_t pack;		/* UINT32_MAX: empty */
 	uint64_t tick;
@@ -93,11 +94,16 @@ struct reader {
 	struct seal_cache_ent seals[SEAL_CACHE];
 	uint64_t tick;
 	ZSTD_DCtx *zd;
-	/* The last pack read whole: restores read blobs mostly in the
-	 * order they were packed, and one request per pack instead of one
-	 * per blob is what makes cloud stores usable. */
-	uint32_t pack_no;		/* UINT32_MAX: none */
-	struct buf pack;
+	/* The last packs read whole, the least recently used replaced:
+	 * restores read blobs mostly in the order they were packed, and
+	 * one request per pack instead of one per blob is what makes cloud
+	 * stores usable.  Two, so that a run of deduplicated blobs in an
+	 * older pack does not cost the pack being read. */
+	struct held_pack {
+		uint32_t no;		/* UINT32_MAX: none */
+		uint64_t tick;
+		struct buf b;
+	} held[READER_PACKS];
 	/* The pack of the last blob read alone: a second blob in a row
 	 * from it loads it whole. */
 	uint32_t miss_pack;		/* UINT32_MAX: none */

@@ -547,7 +547,8 @@ static void reader_free(void *p)
 	for (int i = 0; i < SEAL_CACHE; i++)
 		seal_end(&rd->seals[i].seal);
 	ZSTD_freeDCtx(rd->zd);
-	buf_free(&rd->pack);
+	for (int i = 0; i < READER_PACKS; i++)
+		buf_free(&rd->held[i].b);
 	buf_free(&rd->plain);
 	buf_free(&rd->out);
 	free(rd);
@@ -573,8 +574,11 @@ static struct reader *thread_reader(const struct repo *r)
 	rd->serial = r->serial;
 	for (int i = 0; i < SEAL_CACHE; i++)
 		rd->seals[i].pack = UINT32_MAX;
-	rd->pack_no = rd->miss_pack = UINT32_MAX;
-	buf_init(&rd->pack, SIZE_MAX);
+	rd->miss_pack = UINT32_MAX;
+	for (int i = 0; i < READER_PACKS; i++) {
+		rd->held[i].no = UINT32_MAX;
+		buf_init(&rd->held[i].b, SIZE_MAX);
+	}
 	buf_init(&rd->plain, SIZE_MAX);
 	buf_init(&rd->out, SIZE_MAX);
 	rd->zd = ZSTD_createDCtx();
@@ -709,10 +713,26 @@ bad:
 	return R_CORRUPT;
 }
 
+/* held_pack(rd, pack): the slot holding pack, or (pack UINT32_MAX) the
+ * least recently used one, to be filled. */
+static struct held_pack *held_pack(struct reader *rd, uint32_t pack)
+{
+	struct held_pack *lru = &rd->held[0];
+
+	for (int i = 0; i < READER_PACKS; i++) {
+		if (pack != UINT32_MAX && rd->held[i].no == pack)
+			return &rd->held[i];
+		if (rd->held[i].tick < lru->tick)
+			lru = &rd->held[i];
+	}
+	return pack == UINT32_MAX ? lru : NULL;
+}
+
 int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 {
 	const struct ient *found;
 	struct ient ent, *e = &ent;
+	struct held_pack *hp;
 	struct reader *rd;
 	struct seal *s;
 	struct buf ct;
@@ -733,8 +753,9 @@ int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 	repo_pack_name(r->packs[ent.pack], name);
 	pthread_mutex_unlock(&r->lock);
 	rd = thread_reader(r);
-	if (rd->pack_no != e->pack && (r->cfg.pack_size > PACK_READ_WHOLE || rd->miss_pack != e->pack)) {
-		/* Just the blob: the pack is not the one this thread holds,
+	hp = held_pack(rd, e->pack);
+	if (hp == NULL && (r->cfg.pack_size > PACK_READ_WHOLE || rd->miss_pack != e->pack)) {
+		/* Just the blob: the pack is not one this thread holds,
 		 * and this is the first blob in a row wanted from it (a
 		 * deduplicated blob in an older pack, say), or packs are too
 		 * large to read whole.  Damage found on one copy sends us to
@@ -758,26 +779,28 @@ int repo_read_blob(struct repo *r, const uint8_t id[ID_LEN], struct buf *out)
 		 * so by every copy in turn) gives the header too; it is kept
 		 * for the blobs after this one */
 		rc = 0;
-		if (rd->pack_no != e->pack) {
-			rd->pack_no = UINT32_MAX;
+		if (hp == NULL) {
+			hp = held_pack(rd, UINT32_MAX);
+			hp->no = UINT32_MAX;
 			rd->miss_pack = UINT32_MAX;
-			buf_truncate(&rd->pack, 0);
-			rc = store_get(r->store, name, 0, UINT64_MAX, &rd->pack);
+			buf_truncate(&hp->b, 0);
+			rc = store_get(r->store, name, 0, UINT64_MAX, &hp->b);
 			if (rc == 0) {
-				rd->pack_no = e->pack;
+				hp->no = e->pack;
 				/* a header read alone was not checked */
 				forget_seal(r, e->pack);
 			}
 		}
+		hp->tick = ++rd->tick;
 		if (rc == 0)
-			rc = pack_seal(r, e->pack, rd->pack.p, rd->pack.len, &s);
-		if (rc == 0 && ((uint64_t)e->offset + e->length > rd->pack.len)) {
+			rc = pack_seal(r, e->pack, hp->b.p, hp->b.len, &s);
+		if (rc == 0 && ((uint64_t)e->offset + e->length > hp->b.len)) {
 			errmsg("pack %s in %s is truncated: blob at %u+%u lies past its end",
 			    name, store_url(r->store), e->offset, e->length);
 			rc = R_CORRUPT;
 		} else if (rc == 0) {
 			rc = open_blob(r, name, s, e->offset, e->type, e->id, e->comp, e->raw,
-			    rd->pack.p + e->offset, e->length, out);
+			    hp->b.p + e->offset, e->length, out);
 		}
 	}
 	if (rc == 1) {
@@ -883,7 +906,8 @@ int repo_pack_verify(struct repo *r, const uint8_t id[ID_LEN], uint32_t *bad)
 {
 	char name[80];
 	struct reader *rd = thread_reader(r);
-	struct buf *obj = &rd->pack, *out = &rd->out;
+	struct held_pack *hp = held_pack(rd, UINT32_MAX);
+	struct buf *obj = &hp->b, *out = &rd->out;
 	struct pack_entry *e = NULL;
 	struct seal s = { 0 };
 	uint32_t n = 0;
@@ -892,8 +916,8 @@ int repo_pack_verify(struct repo *r, const uint8_t id[ID_LEN], uint32_t *bad)
 
 	*bad = 0;
 	repo_pack_name(id, name);
-	/* the thread's pack buffer: no longer the pack it last read */
-	rd->pack_no = UINT32_MAX;
+	/* a held pack's buffer: no longer that pack */
+	hp->no = UINT32_MAX;
 	buf_truncate(obj, 0);
 	rc = store_get(r->store, name, 0, UINT64_MAX, obj);
 	if (rc == 1) {
