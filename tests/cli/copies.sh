@@ -143,10 +143,17 @@ two forget "$first" >/dev/null 2>&1
 two snapshots >/dev/null 2>&1; ok $? "once it is gone again, snapshots is clean"
 
 # -- the cloud store stops during a backup
+# (96 MiB, six packs or so: the server is stopped once the first new pack
+# is on the local copy, not after a fixed time that a fast machine beats)
 random_files "$T/src/more" 8 12582912
+npacks=$(find "$L/data" -type f | wc -l)
 TWOFOLD_THREADS=1 "$TWOFOLD_BIN" -r "$L" -r "$A" -q backup "$T/src" >/dev/null 2>"$T/err" &
 pid=$!
-sleep 1
+i=0
+while [ "$(find "$L/data" -type f | wc -l)" -le "$npacks" ] && [ $i -lt 600 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 kill "$AZURITE_PID"
 wait "$AZURITE_PID" 2>/dev/null
 wait $pid

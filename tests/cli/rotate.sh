@@ -85,7 +85,9 @@ two --json rekey --max-size 1 >"$T/rk1.json" 2>"$T/rk1.err"; ok $? "rekey --max-
 grep -q '"complete":false' "$T/rk1.json" && [ "$(jnum objects_left "$T/rk1.json")" -gt 0 ]
 ok $? "after one step, objects sealed to epoch 1 remain ($(jnum objects_left "$T/rk1.json"))"
 grep -q '"snapshots":\[{"old"' "$T/rk1.json"; ok $? "the first step reseals the snapshots (old and new IDs in --json)"
-two rekey --max-size 1 >/dev/null 2>&1 &
+# the binary itself in the background: a shell function would be a
+# subshell, and kill -9 would leave twofold running with its lock
+"$TWOFOLD_BIN" -q -r "$L" -r "$A" rekey --max-size 1 >/dev/null 2>&1 &
 kp=$!
 sleep 0.3
 kill -9 $kp 2>/dev/null
