@@ -105,16 +105,18 @@ void http_free(struct http *h)
 struct sink {
 	struct buf *out;
 	struct buf err;
-	const struct http_resp *rs;
+	CURL *c;		/* the transfer, for its status so far */
 	int overflow;
 };
 
 static size_t write_cb(char *p, size_t size, size_t n, void *arg)
 {
 	struct sink *s = arg;
+	long status = 0;
 	size_t room;
 
-	if (s->rs->status >= 300) {
+	curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 300) {
 		room = ERR_BODY_MAX - s->err.len;
 		buf_append(&s->err, p, size * n < room ? size * n : room);
 		return size * n;
@@ -173,13 +175,7 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 	char tmp[32];
 	uint64_t cl;
 
-	if (len > 9 && strncmp(line, "HTTP/", 5) == 0) {
-		/* "HTTP/1.1 503 ...": the status so far (100 comes before the
-		 * final one); curl's own figure replaces it at the end */
-		const char *sp = memchr(line, ' ', len);
-
-		rs->status = sp && line + len - sp > 3 ? strtol(sp + 1, NULL, 10) : 0;
-	} else if ((v = header(line, len, "Content-Length", &vn)) != NULL && vn < sizeof tmp) {
+	if ((v = header(line, len, "Content-Length", &vn)) != NULL && vn < sizeof tmp) {
 		copy_value(tmp, sizeof tmp, v, vn);
 		if (parse_u64(tmp, &cl) == 0)
 			rs->content_length = cl;
@@ -266,7 +262,7 @@ static void error_answer(struct http_resp *rs, const struct sink *sk, struct buf
 int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 {
 	size_t start = rq->out ? rq->out->len : 0;
-	struct sink sink = { rq->out, { 0 }, rs, 0 };
+	struct sink sink = { rq->out, { 0 }, NULL, 0 };
 	int ret = -1;
 
 	buf_init(&sink.err, ERR_BODY_MAX);
@@ -278,6 +274,7 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 		memset(rs, 0, sizeof *rs);
 		rs->content_length = UINT64_MAX;
 		rs->attempts = try + 1;
+		sink.c = c;
 		sink.overflow = 0;
 		buf_truncate(&sink.err, 0);
 		if (rq->out)
@@ -318,7 +315,6 @@ int http_do(struct http *h, const struct http_req *rq, struct http_resp *rs)
 		}
 		cc = curl_easy_perform(c);
 		/* a status whose answer was cut off is no answer */
-		rs->status = 0;
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
 		curl_easy_cleanup(c);
