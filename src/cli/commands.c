@@ -179,6 +179,7 @@ int cmd_backup(const struct globals *g, int argc, char **argv)
 	o.json = g->json;
 	o.cache_dir = g->cache_dir;
 	o.no_cache = g->no_cache;
+	o.prep = engine_backup_prepare(&o);
 	if ((r = cli_open_repo(g)) == NULL)
 		goto out;
 	rc = engine_backup(r, &o, &res);
@@ -222,6 +223,7 @@ int cmd_backup(const struct globals *g, int argc, char **argv)
 		printf("%s\n", hex);
 	}
 out:
+	engine_backup_prep_free(o.prep);
 	for (size_t i = 0; i < nowned; i++)
 		free(owned[i]);
 	free(owned);

@@ -11,6 +11,7 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,22 @@ struct pend {
 	uint64_t dev, ino;
 };
 
+/* What the lister's rules read: the options and the device of the first
+ * source (--one-file-system). */
+struct walk_rules {
+	const struct backup_opts *o;
+	dev_t root_dev;
+};
+
+/* engine_backup_prepare's lister: the first source's, with its rules. */
+struct backup_prep {
+	struct walk_rules wr;
+	struct lister *l;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+};
+
 struct bctx {
 	struct repo *r;
 	const struct backup_opts *o;
@@ -93,8 +110,10 @@ struct bctx {
 	size_t n_bad;
 	char **changed;
 	size_t n_changed;
-	dev_t root_dev;
+	struct walk_rules wr;
 	struct lister *lister;		/* lists the source walked now */
+	struct backup_prep *prep;	/* a lister started before the repository
+					 * was open, or NULL */
 	struct idname users[NAME_CACHE], groups[NAME_CACHE];
 	double t0, last_draw;
 	uint64_t total_bytes;		/* for the progress ETA; 0 unknown */
@@ -288,10 +307,10 @@ static void progress(struct bctx *c, int final)
 	}
 }
 
-static int excluded(const struct bctx *c, const char *path, const char *name)
+static int excluded(const struct backup_opts *o, const char *path, const char *name)
 {
-	for (size_t i = 0; i < c->o->n_excludes; i++) {
-		const char *pat = c->o->excludes[i];
+	for (size_t i = 0; i < o->n_excludes; i++) {
+		const char *pat = o->excludes[i];
 
 		if (strchr(pat, '/') ? fnmatch(pat, path, 0) == 0 : fnmatch(pat, name, 0) == 0)
 			return 1;
@@ -502,7 +521,10 @@ static int save_file(struct bctx *c, int dfd, const char *name, const char *path
 	if (cache_usable(c, e, st) && strlen(path) < PATH_MAX) {
 		if (!e->no_xattrs) {
 			read_xattrs(-1, path, n);
-			e->no_xattrs = n->n_xattrs == 0;	/* for next time */
+			if (n->n_xattrs == 0) {	/* for next time */
+				e->no_xattrs = 1;
+				c->cache.dirty = 1;
+			}
 		}
 		n->n_chunks = e->n_chunks;
 		n->chunks = xmemdup(e->chunks, (size_t)e->n_chunks * ID_LEN);
@@ -554,25 +576,48 @@ static int save_file(struct bctx *c, int dfd, const char *name, const char *path
 
 static int save_dir(struct bctx *c, struct listing *L, const char *path, uint8_t id[ID_LEN]);
 
-/* Rules for the lister (run on its thread; they read only options). */
+/* Rules for the lister (run on its thread; arg is a struct walk_rules,
+ * which reads only options). */
 static int rule_excluded(void *arg, const char *path, const char *name)
 {
-	return excluded(arg, path, name);
+	const struct walk_rules *w = arg;
+
+	return excluded(w->o, path, name);
 }
 
 static int rule_tag_only(void *arg, int fd)
 {
-	const struct bctx *c = arg;
+	const struct walk_rules *w = arg;
 
-	return c->o->exclude_caches && is_cache_dir(fd);
+	return w->o->exclude_caches && is_cache_dir(fd);
 }
 
 static int rule_descend(void *arg, const struct stat *st)
 {
-	const struct bctx *c = arg;
+	const struct walk_rules *w = arg;
 
 	/* across a mount with --one-file-system: kept, empty */
-	return S_ISDIR(st->st_mode) && !(c->o->one_file_system && st->st_dev != c->root_dev);
+	return S_ISDIR(st->st_mode) && !(w->o->one_file_system && st->st_dev != w->root_dev);
+}
+
+static const struct lister_rules lrules = { rule_excluded, rule_tag_only, rule_descend, NULL };
+
+/* prepared_lister(c, fd, path): the lister engine_backup_prepare started,
+ * if it lists the directory open on fd at path (which is closed then);
+ * else NULL. */
+static struct lister *prepared_lister(struct bctx *c, int fd, const char *path)
+{
+	struct backup_prep *p = c->prep;
+	struct lister *l;
+	struct stat st;
+
+	if (p == NULL || p->l == NULL || strcmp(p->path, path) != 0 || fstat(fd, &st) != 0 ||
+	    st.st_dev != p->dev || st.st_ino != p->ino || p->wr.root_dev != c->wr.root_dev)
+		return NULL;
+	l = p->l;
+	p->l = NULL;
+	close(fd);
+	return l;
 }
 
 /* walk_dir(c, fd, path, n, id): store the tree of a directory into id.  A
@@ -582,18 +627,19 @@ static int rule_descend(void *arg, const struct stat *st)
  * (reported), -1. */
 static int walk_dir(struct bctx *c, int fd, const char *path, struct node *n, uint8_t id[ID_LEN])
 {
-	static const struct lister_rules rules = { rule_excluded, rule_tag_only, rule_descend, NULL };
 	struct lister *own = NULL;
 	struct listing *L;
 	int rc;
 
-	if (fd >= 0) {
-		struct lister_rules r = rules;
+	if (fd >= 0 && (own = prepared_lister(c, fd, path)) == NULL) {
+		struct lister_rules r = lrules;
 
-		r.arg = c;
-		if ((own = c->lister = lister_start(fd, path, &r)) == NULL)
+		r.arg = &c->wr;
+		if ((own = lister_start(fd, path, &r)) == NULL)
 			return -1;
 	}
+	if (own)
+		c->lister = own;
 	L = lister_next(c->lister);
 	if (L == NULL) {
 		errmsg("internal error: the directory lister stopped before %s", path);
@@ -650,7 +696,7 @@ static int save_entry(struct bctx *c, int dfd, const char *name, const char *pat
 		int fd = -1;
 
 		n->type = NODE_DIR;
-		if (!rule_descend(c, &st)) {
+		if (!rule_descend(&c->wr, &st)) {
 			/* keep the mount point, empty, as restic and tar do */
 			static const struct tree empty;
 			uint64_t stored;
@@ -790,6 +836,90 @@ static int merge_extra(struct bctx *c, struct tree *t)
 			return -1;
 		}
 	return 0;
+}
+
+/* local_sources(o, &v, &n, report): append the local PATHs of o to v,
+ * absolute and cleaned, in byte order, without duplicates or paths inside
+ * others.  0, or -1 (reported if report is set) if one cannot be
+ * resolved. */
+static int local_sources(const struct backup_opts *o, char ***v, size_t *n, int report)
+{
+	char **srcs = *v;
+	size_t k = 0;
+
+	for (size_t i = 0; i < o->n_paths; i++) {
+		char *p;
+
+		if (source_is_url(o->paths[i]))
+			continue;
+		if ((p = clean_path(o->paths[i])) == NULL) {
+			if (report)
+				errmsg_errno("cannot resolve %s", o->paths[i]);
+			*v = srcs;
+			return -1;
+		}
+		list_add(&srcs, n, p);
+		free(p);
+	}
+	qsort(srcs, *n, sizeof *srcs, dirent_cmp);
+	for (size_t i = 0; i < *n; i++) {
+		size_t l = k ? strlen(srcs[k - 1]) : 0;
+
+		if (k && (strcmp(srcs[k - 1], "/") == 0 || (strncmp(srcs[i], srcs[k - 1], l) == 0 &&
+		    (srcs[i][l] == '\0' || srcs[i][l] == '/')))) {
+			free(srcs[i]);
+			continue;
+		}
+		srcs[k++] = srcs[i];
+	}
+	*n = k;
+	*v = srcs;
+	return 0;
+}
+
+struct backup_prep *engine_backup_prepare(const struct backup_opts *o)
+{
+	struct backup_prep *p = NULL;
+	struct lister_rules r = lrules;
+	char **srcs = NULL;
+	size_t n = 0;
+	struct stat st;
+	int fd = -1;
+
+	if (o->use_stdin)
+		return NULL;
+	for (size_t i = 0; i < o->n_paths; i++)
+		if (source_is_url(o->paths[i]))
+			return NULL;	/* cloud sources come first */
+	/* quiet: engine_backup meets and reports the same failures */
+	if (local_sources(o, &srcs, &n, 0) == 0 && n > 0 &&
+	    (fd = open(srcs[0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+	    fstat(fd, &st) == 0) {
+		p = xcalloc(1, sizeof *p);
+		p->wr.o = o;
+		p->wr.root_dev = st.st_dev;
+		p->dev = st.st_dev;
+		p->ino = st.st_ino;
+		p->path = xstrdup(srcs[0]);
+		r.arg = &p->wr;
+		p->l = lister_start(fd, srcs[0], &r);
+		fd = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; i < n; i++)
+		free(srcs[i]);
+	free(srcs);
+	return p;
+}
+
+void engine_backup_prep_free(struct backup_prep *p)
+{
+	if (p == NULL)
+		return;
+	lister_stop(p->l);
+	free(p->path);
+	free(p);
 }
 
 /* save_source_dir(c, prefix, srcs, n, id): the tree of directory prefix
@@ -939,8 +1069,24 @@ static int scan_total(int dfd, uint64_t *total, int depth)
 	return 0;
 }
 
+struct fc_load_job {
+	struct filecache *fc;
+	const char *dir;
+	pthread_t th;
+	int running;
+};
+
+static void *fc_loader(void *arg)
+{
+	struct fc_load_job *j = arg;
+
+	fc_load(j->fc, j->dir);
+	return NULL;
+}
+
 int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_result *res)
 {
+	struct fc_load_job fl = { 0 };
 	struct bctx c;
 	struct journal *jn = NULL;
 	struct snapshot s;
@@ -954,24 +1100,42 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 	memset(&s, 0, sizeof s);
 	c.r = r;
 	c.o = o;
+	c.wr.o = o;
+	c.prep = o->prep;
 	c.res = res;
 	c.t0 = mono_sec();
 	if (repo_need(r, CAN_OWNER | CAN_WRITE, "make backups") != 0)
 		return -1;
+	repo_id_hex(r, hex);
+	cache_dir = fc_default_dir(hex, o->cache_dir);
+	/* the file cache loads on a thread of its own while the index loads */
+	if (!o->no_cache && !o->use_stdin) {
+		fl.fc = &c.cache;
+		fl.dir = cache_dir;
+		if (pthread_create(&fl.th, NULL, fc_loader, &fl) != 0)
+			fc_loader(&fl);
+		else
+			fl.running = 1;
+	}
 	/* a session (docs/FORMAT.md, "Prune"): marker, condemned blobs, index */
-	if (repo_session_begin(r) < 0) {
+	rc = repo_session_begin(r) < 0 ? -1 : 0;
+	if (fl.running)
+		pthread_join(fl.th, NULL);
+	if (rc != 0) {
 		repo_session_end(r);
+		fc_free(&c.cache);
+		free(cache_dir);
 		return -1;
 	}
 	c.work.r = r;
-	if ((c.q = workq_start(&job_fns, &c.work, workq_threads(), MAX_QUEUED)) == NULL)
+	if ((c.q = workq_start(&job_fns, &c.work, workq_threads(), MAX_QUEUED)) == NULL) {
+		fc_free(&c.cache);
+		free(cache_dir);
 		return -1;
+	}
 	c.cap = repo_chunker(r)->max + (1u << 20);
 	c.buf = xmalloc(c.cap);
-	repo_id_hex(r, hex);
-	cache_dir = fc_default_dir(hex, o->cache_dir);
-	if (!o->no_cache && !o->use_stdin)
-		fc_load(&c.cache, cache_dir);
+	rc = -1;
 	/* packs an interrupted backup stored but did not index: index them
 	 * now (docs/FORMAT.md, "Pack journal"); record this run's */
 	if (journal_start(r, cache_dir, &jn) != 0)
@@ -1016,35 +1180,8 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 				goto sources_done;
 			}
 		}
-		for (size_t i = 0; i < o->n_paths; i++) {
-			char *p;
-
-			if (source_is_url(o->paths[i]))
-				continue;
-			p = clean_path(o->paths[i]);
-
-			if (p == NULL) {
-				errmsg_errno("cannot resolve %s", o->paths[i]);
-				goto out;
-			}
-			list_add(&srcs, &n, p);
-			free(p);
-		}
-		qsort(srcs, n, sizeof *srcs, dirent_cmp);
-		/* drop duplicates and sources inside other sources */
-		size_t k = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			size_t l = k ? strlen(srcs[k - 1]) : 0;
-
-			if (k && (strcmp(srcs[k - 1], "/") == 0 || (strncmp(srcs[i], srcs[k - 1], l) == 0 &&
-			    (srcs[i][l] == '\0' || srcs[i][l] == '/')))) {
-				free(srcs[i]);
-				continue;
-			}
-			srcs[k++] = srcs[i];
-		}
-		n = k;
+		if (local_sources(o, &srcs, &n, 1) != 0)
+			goto out;
 		if (o->progress) {
 			for (size_t i = 0; i < n; i++) {
 				int fd = open(srcs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1063,7 +1200,7 @@ int engine_backup(struct repo *r, const struct backup_opts *o, struct backup_res
 				errmsg_errno("cannot back up %s", srcs[0]);
 				goto out;
 			}
-			c.root_dev = st.st_dev;
+			c.wr.root_dev = st.st_dev;
 		}
 		if (strcmp(srcs[0], "/") == 0 && c.n_extra > 0) {
 			errmsg("cannot back up / together with cloud sources: make two backups");

@@ -26,6 +26,7 @@ struct backup_opts {
 	int json;			/* print a JSON summary on stdout */
 	const char *cache_dir;		/* NULL: $XDG_CACHE_HOME/twofold */
 	int no_cache;
+	struct backup_prep *prep;	/* engine_backup_prepare's, or NULL */
 };
 
 struct backup_result {
@@ -36,6 +37,15 @@ struct backup_result {
 	double seconds;
 };
 
+/* engine_backup_prepare(o): start listing and stat'ing the first local
+ * source of a backup with options o on a thread, so that the walk runs
+ * while the repository opens (the passphrase's KDF takes a core for a
+ * while).  Set o->prep to the result (NULL if there is nothing to
+ * prepare) before engine_backup, and free it with engine_backup_prep_free
+ * after; o must stay in place until then.  Reports nothing: the backup
+ * meets the same failures and reports them. */
+struct backup_prep *engine_backup_prepare(const struct backup_opts *o);
+void engine_backup_prep_free(struct backup_prep *p);
 /* engine_backup(r, o, res): back up, save the snapshot.  0 if complete,
  * EXIT_PARTIAL if some sources could not be read (listed on stderr and in
  * the snapshot), -1 on a fatal error (no snapshot is written; packs that

@@ -127,6 +127,7 @@ static int insert(struct filecache *fc, struct fc_entry *e, int replace)
 
 void fc_put(struct filecache *fc, struct fc_entry *e)
 {
+	fc->dirty = 1;
 	(void)insert(fc, e, 1);
 }
 
@@ -193,6 +194,7 @@ void fc_load(struct filecache *fc, const char *dir)
 	int fd;
 
 	memset(fc, 0, sizeof *fc);
+	fc->dirty = 1;		/* until a current cache is loaded */
 	fc->file = xasprintf("%s/files", dir);
 	fd = open(fc->file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -212,6 +214,9 @@ void fc_load(struct filecache *fc, const char *dir)
 			fc->file = NULL;
 			fc_free(fc);
 			fc->file = f;
+			fc->dirty = 1;
+		} else {
+			fc->dirty = memcmp(b.p, FC_MAGIC, 4) != 0;	/* TFC1: rewrite */
 		}
 	}
 	close(fd);
@@ -257,6 +262,10 @@ int fc_save(struct filecache *fc)
 	int rc;
 
 	if (fc->file == NULL)
+		return 0;
+	for (size_t i = 0; i < fc->n && !fc->dirty; i++)
+		fc->dirty = !fc->v[i].seen || fc->v[i].age != 0;
+	if (!fc->dirty)
 		return 0;
 	dir = xstrdup(fc->file);
 	slash = strrchr(dir, '/');

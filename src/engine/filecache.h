@@ -36,6 +36,10 @@ struct filecache {
 	struct fc_slot *slot;	/* open addressing, at most half full */
 	size_t cap;
 	char *file;		/* where it is stored */
+	int dirty;		/* differs from the file beyond what fc_save
+				 * changes itself: set by fc_put, by a load that
+				 * did not give a current cache, and by callers
+				 * that change an entry's fields */
 };
 
 /* fc_load(fc, dir): load DIR/files if present.  A missing or damaged cache
@@ -50,7 +54,9 @@ void fc_put(struct filecache *fc, struct fc_entry *e);
  * and /etc weekly): each keeps its files' entries across the others. */
 #define FC_MAX_AGE 20
 /* fc_save(fc): write atomically (temp file, fsync, rename); entries this
- * backup saw get age 0, the others age + 1 (dropped past FC_MAX_AGE). */
+ * backup saw get age 0, the others age + 1 (dropped past FC_MAX_AGE).
+ * Nothing is written when the file would come out the same (not dirty,
+ * every entry seen and of age 0): an unchanged re-backup. */
 int fc_save(struct filecache *fc);
 void fc_free(struct filecache *fc);
 /* fc_write_atomic(path, p, n): replace the file path by the n bytes at p:

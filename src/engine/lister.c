@@ -7,20 +7,24 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "util/util.h"
 
-/* What may wait for the walker: each listing holds an open directory. */
-#define MAX_LISTINGS 256u
+/* What may wait for the walker: each listing holds an open directory, so
+ * their number is a quarter of the descriptors the process may open,
+ * between these bounds. */
+#define MIN_LISTINGS 64u
+#define MAX_LISTINGS 4096u
 #define MAX_ENTRIES 65536u
 
 struct lister {
 	pthread_mutex_t mu;
 	pthread_cond_t ready, space;
 	pthread_t th;
-	struct listing *q[MAX_LISTINGS];	/* a ring */
-	size_t head, count, entries;
+	struct listing **q;	/* a ring of max */
+	size_t max, head, count, entries;
 	int done, stop;
 	struct lister_rules rules;
 	int fd;
@@ -52,14 +56,14 @@ static int push(struct lister *l, struct listing *L)
 {
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop && l->count > 0 &&
-	    (l->count == MAX_LISTINGS || l->entries + L->n > MAX_ENTRIES))
+	    (l->count == l->max || l->entries + L->n > MAX_ENTRIES))
 		pthread_cond_wait(&l->space, &l->mu);
 	if (l->stop) {
 		pthread_mutex_unlock(&l->mu);
 		drop(L);
 		return -1;
 	}
-	l->q[(l->head + l->count) % MAX_LISTINGS] = L;
+	l->q[(l->head + l->count) % l->max] = L;
 	l->count++;
 	l->entries += L->n;
 	pthread_cond_signal(&l->ready);
@@ -192,8 +196,14 @@ static void *run(void *arg)
 struct lister *lister_start(int fd, const char *path, const struct lister_rules *rules)
 {
 	struct lister *l = xcalloc(1, sizeof *l);
+	struct rlimit rl;
 	int e;
 
+	l->max = MAX_LISTINGS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < MAX_LISTINGS)
+		l->max = rl.rlim_cur / 4 > MIN_LISTINGS ? (size_t)rl.rlim_cur / 4 : MIN_LISTINGS;
+	l->q = xcalloc(l->max, sizeof *l->q);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->ready, NULL);
 	pthread_cond_init(&l->space, NULL);
@@ -203,6 +213,7 @@ struct lister *lister_start(int fd, const char *path, const struct lister_rules 
 	if ((e = pthread_create(&l->th, NULL, run, l)) != 0) {
 		errmsg("cannot start a thread to list %s: %s", path, strerror(e));
 		close(fd);
+		free(l->q);
 		free(l->path);
 		free(l);
 		return NULL;
@@ -219,7 +230,7 @@ struct listing *lister_next(struct lister *l)
 		pthread_cond_wait(&l->ready, &l->mu);
 	if (l->count > 0) {
 		L = l->q[l->head];
-		l->head = (l->head + 1) % MAX_LISTINGS;
+		l->head = (l->head + 1) % l->max;
 		l->count--;
 		l->entries -= L->n;
 		pthread_cond_signal(&l->space);
@@ -239,11 +250,12 @@ void lister_stop(struct lister *l)
 	pthread_join(l->th, NULL);
 	for (; l->count > 0; l->count--) {
 		drop(l->q[l->head]);
-		l->head = (l->head + 1) % MAX_LISTINGS;
+		l->head = (l->head + 1) % l->max;
 	}
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->ready);
 	pthread_cond_destroy(&l->space);
+	free(l->q);
 	free(l->path);
 	free(l);
 }

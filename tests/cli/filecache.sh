@@ -3,7 +3,8 @@
 # repository backs up two trees in turn (as a host backing up /home daily
 # and /etc weekly would); each backup takes its unchanged files from the
 # cache even though a backup of the other tree came in between.  An entry
-# no backup has seen for FC_MAX_AGE (20) backups is dropped.
+# no backup has seen for FC_MAX_AGE (20) backups is dropped.  A backup
+# that would write the cache unchanged does not write it.
 . "$(dirname "$0")/lib.sh"
 
 jnum() { # jnum KEY FILE: an unsigned number from a one-object JSON file
@@ -29,5 +30,25 @@ ok $? "after 20 backups of other paths, a's entries are still there ($n)"
 for i in $(seq 21); do tf backup "$T/b" >/dev/null || break; done
 n=$(unchanged "$T/a"); [ "$n" = 0 ]
 ok $? "after 21 backups of other paths they are gone: a is read again ($n unchanged)"
+
+# An unchanged re-backup leaves the cache file as it is (a rewrite
+# replaces the file: new inode); a backup that changes it rewrites it.
+# A cache of its own, so that it holds a's entries only: entries of
+# other paths age at every backup, which changes the file.
+export XDG_CACHE_HOME="$T/cache2"
+tf backup "$T/a" >/dev/null
+cf=$(find "$XDG_CACHE_HOME" -name files -type f)
+i1=$(stat -c %i "$cf")
+n=$(unchanged "$T/a"); i2=$(stat -c %i "$cf")
+[ "$n" = 20 ] && [ -n "$i1" ] && [ "$i1" = "$i2" ]
+ok $? "an unchanged re-backup does not rewrite the cache ($n unchanged, inode $i1 -> $i2)"
+printf 'one more\n' >>"$T/a/$(ls "$T/a" | head -n 1)"
+tf backup "$T/a" >/dev/null; i3=$(stat -c %i "$cf")
+n=$(unchanged "$T/a"); i4=$(stat -c %i "$cf")
+[ "$i3" != "$i2" ] && [ "$n" = 20 ] && [ "$i4" = "$i3" ]
+ok $? "a changed file rewrites it, and the next backup finds all 20 in it (inode $i2 -> $i3, $n unchanged)"
+tf backup "$T/b" >/dev/null; i5=$(stat -c %i "$cf")
+[ "$i5" != "$i4" ]
+ok $? "a backup of other paths rewrites it (a's entries age; inode $i4 -> $i5)"
 tf check --read-data >/dev/null 2>&1; ok $? "check --read-data is clean"
 done_testing

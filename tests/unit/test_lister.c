@@ -2,13 +2,15 @@
  * listings come depth first with names in byte order, excluded entries
  * are marked and not stat'ed, a directory the rules do not descend into
  * yields no listing, a tag-only directory lists only CACHEDIR.TAG, 3,000
- * directories pass through the bounded queue, and a walker that stops
- * early leaves no descriptor open. */
+ * directories pass through the bounded queue, a walker that stops early
+ * leaves no descriptor open, and the queue's bound follows the limit of
+ * open descriptors. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -150,6 +152,38 @@ int main(void)
 	usleep(100000);		/* let the lister fill its queue */
 	lister_stop(l);
 	OK(open_fds() == fds0, "stopping early closes every queued directory");
+
+	/* the queue holds a quarter of the descriptors the process may open
+	 * (at least 64, at most 4096) */
+	{
+		struct rlimit rl0, rl;
+
+		getrlimit(RLIMIT_NOFILE, &rl0);
+		rl = rl0;
+		rl.rlim_cur = 400;
+		if (rl0.rlim_max != RLIM_INFINITY && rl0.rlim_max < 400)
+			rl.rlim_cur = rl0.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		l = lister_start(open(root, O_RDONLY | O_DIRECTORY), root, &rules);
+		usleep(200000);
+		n = open_fds() - fds0;
+		lister_stop(l);
+		OK(n > 0 && n <= (int)rl.rlim_cur / 4 + 8,
+		    "with %d descriptors allowed, at most a quarter wait (%d open)", (int)rl.rlim_cur, n);
+		if (rl0.rlim_max == RLIM_INFINITY || rl0.rlim_max >= 8192) {
+			rl.rlim_cur = 8192;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			l = lister_start(open(root, O_RDONLY | O_DIRECTORY), root, &rules);
+			usleep(300000);
+			n = open_fds() - fds0;
+			lister_stop(l);
+			OK(n > 1000 && n <= 2048 + 8, "with 8192 allowed, up to 2048 wait (%d open)", n);
+		} else {
+			printf("# skipped: the hard limit of descriptors is under 8192\n");
+		}
+		setrlimit(RLIMIT_NOFILE, &rl0);
+		OK(open_fds() == fds0, "each stop closed every queued directory");
+	}
 
 	{
 		char *cmd = xasprintf("rm -rf '%s'", root);
