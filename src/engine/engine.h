@@ -42,8 +42,8 @@ struct backup_result {
  * while the repository opens (the passphrase's KDF takes a core for a
  * while).  Set o->prep to the result (NULL if there is nothing to
  * prepare) before engine_backup, and free it with engine_backup_prep_free
- * after; o must stay in place until then.  Reports nothing: the backup
- * meets the same failures and reports them. */
+ * after; o must stay in place until then.  Reports only a thread that
+ * cannot start: the backup meets the same failures and reports them. */
 struct backup_prep *engine_backup_prepare(const struct backup_opts *o);
 void engine_backup_prep_free(struct backup_prep *p);
 /* engine_backup(r, o, res): back up, save the snapshot.  0 if complete,
