@@ -90,12 +90,12 @@ struct walk_rules {
 	dev_t root_dev;
 };
 
-/* engine_backup_prepare's lister: the first source's, with its rules. */
+/* engine_backup_prepare's lister: the first source's, with its rules
+ * (wr.root_dev is the source's device, ino its inode). */
 struct backup_prep {
 	struct walk_rules wr;
 	struct lister *l;
 	char *path;
-	dev_t dev;
 	ino_t ino;
 };
 
@@ -612,7 +612,7 @@ static struct lister *prepared_lister(struct bctx *c, int fd, const char *path)
 	struct stat st;
 
 	if (p == NULL || p->l == NULL || strcmp(p->path, path) != 0 || fstat(fd, &st) != 0 ||
-	    st.st_dev != p->dev || st.st_ino != p->ino || p->wr.root_dev != c->wr.root_dev)
+	    st.st_dev != p->wr.root_dev || st.st_ino != p->ino)
 		return NULL;
 	l = p->l;
 	p->l = NULL;
@@ -898,7 +898,6 @@ struct backup_prep *engine_backup_prepare(const struct backup_opts *o)
 		p = xcalloc(1, sizeof *p);
 		p->wr.o = o;
 		p->wr.root_dev = st.st_dev;
-		p->dev = st.st_dev;
 		p->ino = st.st_ino;
 		p->path = xstrdup(srcs[0]);
 		r.arg = &p->wr;
