@@ -19,7 +19,8 @@
 #
 # Nothing is written to /etc/ceph or /var/lib/ceph: every daemon gets -c
 # CONF and its data, run and log directories live under $RGW_DIR.  Ports
-# come from a range picked from $$ and are checked to be free.
+# come from a range picked from $$ below the ephemeral ports and are
+# checked to be free.
 RGW_PKGS="ceph-mon ceph-osd radosgw ceph-common"
 RGW_PIDS=""
 RGW_DIR=""
@@ -50,10 +51,11 @@ _rgw_install() {
 	rm -f "${TMPDIR:-/tmp}/twofold-rgw-apt.$$.log"
 }
 
-# _rgw_port_free PORT: nothing listens on 127.0.0.1:PORT.
+# _rgw_port_free PORT: no TCP socket on this machine uses PORT, listening
+# or not (a connection's local port blocks a bind as much as a listener).
 _rgw_port_free() {
 	if command -v ss >/dev/null 2>&1; then
-		! ss -Htln "sport = :$1" 2>/dev/null | grep -q .
+		! ss -Htan "sport = :$1" 2>/dev/null | grep -q .
 	else
 		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/"
 		[ $? -eq 7 ]
@@ -125,8 +127,13 @@ _rgw_start_once() {
 	mkdir -p "$RGW_DIR/run" "$RGW_DIR/log" "$RGW_DIR/mon" "$RGW_DIR/osd/ceph-0" "$RGW_DIR/rgw"
 
 	# three free ports in a block picked from our PID, plus a range for
-	# the OSD's messenger
-	base=$((20000 + ($$ * 97 + ${_rgw_try:-0} * 4999) % 30000))
+	# the OSD's messenger; all below the kernel's ephemeral range, so that
+	# no outgoing connection takes one between the check and the bind
+	eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	case $eph in '' | *[!0-9]*) eph=32768 ;; esac
+	span=$((eph - 40 - 10000))
+	[ $span -ge 1000 ] || span=20000
+	base=$((10000 + ($$ * 97 + ${_rgw_try:-0} * 4999) % span))
 	tries=0
 	while :; do
 		mon_port=$base
@@ -137,7 +144,7 @@ _rgw_start_once() {
 		fi
 		tries=$((tries + 1))
 		[ $tries -lt 50 ] || { _rgw_fail "no free ports found"; return 1; }
-		base=$((20000 + (base - 20000 + 211) % 30000))
+		base=$((10000 + (base - 10000 + 211) % span))
 	done
 	RGW_PORT=$rgw_port
 
