@@ -67,13 +67,18 @@ $(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/tools $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
+# bench/stages: each stage of a first backup alone (bench/run.sh).
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
 # Every public header must compile on its own.
 $(BUILD)/hdrcheck/%.ok: %.h
 	@mkdir -p $(dir $@)
 	@echo '#include "$(patsubst src/%,%,$<)"' | $(CC) $(CPPFLAGS) $(CFLAGS) -x c -fsyntax-only -
 	@touch $@
 
-test-bins: $(BUILD)/twofold $(UNIT_BIN) $(REPLAY_BIN) $(HDR_CHK) $(TOOL_BIN)
+test-bins: $(BUILD)/twofold $(UNIT_BIN) $(REPLAY_BIN) $(HDR_CHK) $(TOOL_BIN) $(BUILD)/bench/stages
 
 check:
 	@sh .ci/deps.sh
@@ -121,7 +126,7 @@ demo:
 deps:
 	@sh .ci/deps.sh
 
-bench bench-quick: twofold
+bench bench-quick: twofold $(BUILD)/bench/stages
 	sh bench/run.sh $(if $(filter bench-quick,$@),--quick,)
 
 clean:

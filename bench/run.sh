@@ -43,6 +43,7 @@ done
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 TWOFOLD=${TWOFOLD:-$ROOT/twofold}
+STAGES=${TWOFOLD_STAGES:-$ROOT/build/bench/stages}
 BENCH=${TWOFOLD_BENCH_DIR:-/var/tmp/twofold-bench}
 OUT=$HERE/out
 T0=$(date +%s.%N)
@@ -355,6 +356,27 @@ for alg in aes-256-gcm sha256; do
     v=$(openssl speed -evp "$alg" -bytes 16384 -seconds 1 2>/dev/null | awk 'END { sub(/k$/, "", $NF); printf "%.0f", $NF / 1000 }')
     echo "- openssl speed -evp $alg, 16 KiB blocks, one core: $v MB/s"
 done
+# each stage of a first backup alone, on every core, with twofold's code
+declare -A STAGE_S STAGE_SUM STAGE_NAME
+if [ "$LOCAL" = 1 ] && [ -x "$STAGES" ]; then
+    for c in $CORPORA; do
+        warm "$CDIR/$c"
+        if o=$("$STAGES" "$CDIR/$c" "$WORK/stages.$c" 2>&1); then
+            echo "- stages of a first backup of $c, each alone on every core (bench/stages): $(echo "$o" | awk '
+                /^(walk|read|chunk|hash|compress|seal|write) / { printf "%s%s %s s", sep, $1, $2; sep = ", " }')"
+            STAGE_NAME[$c]=$(echo "$o" | awk '/^slowest stage:/ { sub(/,$/, "", $3); print $3 }')
+            STAGE_S[$c]=$(echo "$o" | awk '/^slowest stage:/ { print $4 }')
+            STAGE_SUM[$c]=$(echo "$o" | awk '/^slowest stage:/ { print $(NF - 1) }')
+        else
+            echo "- stages of $c: bench/stages failed: $(echo "$o" | tail -1)"
+        fi
+        rm -rf "$WORK/stages.$c"
+    done
+elif [ "$LOCAL" = 1 ]; then
+    echo "- stage limits: not measured ($STAGES missing; make build/bench/stages)"
+fi
+s=$(now); dd if=/dev/zero of="$WORK/dd" bs=16M count=64 conv=fsync status=none; e=$(now); rm -f "$WORK/dd"
+echo "- disk write, 1 GiB with fsync (dd bs=16M conv=fsync) into $BENCH: $(mbps 1073741824 "$(secs "$s" "$e")") MB/s"
 echo "- page cache: warm (each corpus is read once with tar before each tool's runs; caches not dropped)"
 echo
 
@@ -461,6 +483,18 @@ for tool in restic borg-lz4 borg-zstd3; do for c in $CORPORA; do
     echo "$row |"
 done; done
 echo
+if [ ${#STAGE_S[@]} -gt 0 ]; then
+    echo "twofold's first backup against its stages run alone (bench/stages, above): the slowest stage on every core, and all stages one after another."
+    echo
+    echo "| corpus | first s | slowest stage | s | first / slowest | all stages s | first / all stages |"
+    echo "|---|---|---|---|---|---|---|"
+    for c in $CORPORA; do
+        [ -n "${STAGE_S[$c]:-}" ] || continue
+        t=${MED["twofold|$c|first"]}
+        echo "| $c | $t | ${STAGE_NAME[$c]} | ${STAGE_S[$c]} | $(ratio "$t" "${STAGE_S[$c]}") | ${STAGE_SUM[$c]} | $(ratio "$t" "${STAGE_SUM[$c]}") |"
+    done
+    echo
+fi
 fi
 [ "$CLOUD" = 1 ] && cloud_report
 echo "CSV: $CSV; log: $LOG"
