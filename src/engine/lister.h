@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 
 struct lentry {
-	char *name;
+	const char *name;	/* the end of path: one allocation */
 	char *path;		/* the directory's path joined with name */
 	struct stat st;
 	int excluded;		/* the rules exclude it: not stat'ed */
