@@ -15,8 +15,8 @@
  * store at OUTDIR, which must not exist; the caller removes it.  Each
  * stage runs RUNS times (default 3); prints one line per stage (the
  * median seconds, MB/s of its input), then the slowest stage and the sum
- * of all stages.  bench/run.sh prints it among this
- * machine's limits; twofold's pipeline runs the same stages at once.
+ * of all stages.  bench/run.sh prints it among this machine's limits;
+ * twofold's pipeline runs the same stages at once.
  *
  * A stage bound by one lock or one disk shows it here; a stage that
  * scales shows THREADS times one core's rate. */
@@ -54,7 +54,6 @@ struct chunk {
 	uint32_t stored;	/* bytes after compression (== len if kept raw) */
 	uint8_t id[ID_LEN];
 	uint8_t *out;		/* compressed bytes, or NULL: raw */
-	int unique;
 };
 
 struct pack {
@@ -167,7 +166,10 @@ static void compress_one(size_t i)
 	if (level == 0 || c->len < 64)
 		return;
 	if (zc == NULL) {
-		zc = ZSTD_createCCtx();
+		if ((zc = ZSTD_createCCtx()) == NULL) {
+			errmsg("stages: cannot create a zstd context");
+			exit(1);
+		}
 		buf_init(&zout, SIZE_MAX);
 	}
 	if (buf_reserve(&zout, ZSTD_compressBound(c->len)) == NULL)

@@ -29,7 +29,7 @@ ok $? "the copy's chunks are duplicates, the rest unique ($nch)"
 # random data stays raw: packs hold 9 MiB + 6 bytes + a 16-byte tag per blob
 npk=$(find "$T/out/data" -type f | wc -l)
 bytes=$(find "$T/out/data" -type f -exec cat {} + | wc -c)
-[ "$npk" -ge 1 ] && [ "$bytes" -eq $((9 * MiB + 6 + 16 * $2)) ]
+[ "$npk" -ge 1 ] && [ "$bytes" -eq $((9 * MiB + 6 + 16 * ${2:-0})) ]
 ok $? "the packs in OUTDIR hold the unique data once ($npk packs, $bytes bytes)"
 grep -q "^slowest stage: [a-z]*, [0-9.]* s; all stages one after another: [0-9.]* s\$" "$T/o"
 ok $? "it names the slowest stage and the sum"
