@@ -35,13 +35,17 @@ ok $? "the snapshot restores identical"
 # ---- the pack journal: packs stored after the last index object ----
 # A backup reads from a fifo that stops after 60 MiB: it stores three full
 # 16 MiB packs and waits for more (a fourth pack, and with it the first
-# index object, would need 64 MiB); then it is killed.
+# index object, would need 64 MiB); then it is killed.  Chunk boundaries
+# are random and a pack may pass 16 MiB by up to a chunk, so three packs
+# can need more than 60 MiB: once no pack has landed for 5 s, the fifo
+# gets 4 MiB more (the fourth pack would still need 16 MiB beyond the
+# third).
 export TWOFOLD_REPOSITORY="$T/repo2" XDG_CACHE_HOME="$T/cache2"
 R=$TWOFOLD_REPOSITORY
 tf init; ok $? "a second repository"
 npacks() { find "$R/data" -type f ! -name '.*' | wc -l; }
 nindex() { find "$R/index" -type f ! -name '.*' | wc -l; }
-interrupt() { # FILE: back up its first 60 MiB from a fifo; kill -9 once 3 more packs landed
+interrupt() { # FILE: back up its first 60 MiB (or more) from a fifo; kill -9 once 3 more packs landed
 	_p0=$(npacks)
 	_i0=$(nindex)
 	rm -f "$T/fifo"
@@ -51,9 +55,21 @@ interrupt() { # FILE: back up its first 60 MiB from a fifo; kill -9 once 3 more 
 	exec 3>"$T/fifo"
 	head -c 62914560 "$1" >&3
 	_w=0
-	while [ "$(npacks)" -lt $((_p0 + 3)) ] && [ $_w -lt 600 ]; do
+	_fed=15		# 4 MiB blocks
+	_last=$_p0
+	_still=0
+	while [ "$(npacks)" -lt $((_p0 + 3)) ] && [ $_w -lt 1200 ]; do
 		sleep 0.05
 		_w=$((_w + 1))
+		_n=$(npacks)
+		if [ "$_n" -ne "$_last" ]; then
+			_last=$_n
+			_still=0
+		elif [ $((_still += 1)) -ge 100 ] && [ $_fed -lt 24 ]; then
+			dd if="$1" bs=4M skip=$_fed count=1 status=none >&3
+			_fed=$((_fed + 1))
+			_still=0
+		fi
 	done
 	kill -9 $_pid 2>/dev/null
 	wait $_pid 2>/dev/null
