@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +75,6 @@ static struct chunker ck;
 static struct keyring *kr;
 static struct store *st;
 static int level = 1;
-static atomic_size_t next_item;
 static atomic_int failed;
 
 static int add_file(const char *path, const struct stat *sb, int type, struct FTW *f)
@@ -96,12 +94,13 @@ static int add_file(const char *path, const struct stat *sb, int type, struct FT
 	return 0;
 }
 
-static void read_one(size_t i)
+static void read_one(size_t i, void *scratch)
 {
 	struct file *f = &files[i];
 	size_t got = 0;
 	int fd = open(f->path, O_RDONLY | O_NOATIME | O_CLOEXEC);
 
+	(void)scratch;
 	if (fd == -1)
 		fd = open(f->path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
@@ -125,13 +124,14 @@ static void read_one(size_t i)
 static uint32_t **cuts;
 static size_t *ncuts;
 
-static void chunk_one(size_t i)
+static void chunk_one(size_t i, void *scratch)
 {
 	const struct file *f = &files[i];
 	const uint8_t *p = arena + f->off;
 	size_t left = f->size, cap = 0, n = 0;
 	uint32_t *v = NULL;
 
+	(void)scratch;
 	while (left > 0) {
 		size_t c = chunker_next(&ck, p, left);
 
@@ -147,47 +147,67 @@ static void chunk_one(size_t i)
 	ncuts[i] = n;
 }
 
-static void hash_one(size_t i)
+static void hash_one(size_t i, void *scratch)
 {
+	(void)scratch;
 	keyring_chunk_id(kr, arena + chunks[i].off, chunks[i].len, chunks[i].id);
 }
 
-/* As the backup: a context and an output buffer per thread, the result
- * copied out when it is kept. */
-static __thread ZSTD_CCtx *zc;
-static __thread struct buf zout;
+/* As the backup: a context and an output buffer per thread (the workq
+ * scratch), the result copied out when it is kept. */
+struct scratch {
+	ZSTD_CCtx *zc;
+	struct buf zout;
+};
 
-static void compress_one(size_t i)
+static void *scratch_new(void *ctx)
 {
+	struct scratch *t = xcalloc(1, sizeof *t);
+
+	(void)ctx;
+	buf_init(&t->zout, SIZE_MAX);
+	return t;
+}
+
+static void scratch_free(void *p)
+{
+	struct scratch *t = p;
+
+	ZSTD_freeCCtx(t->zc);
+	buf_free(&t->zout);
+	free(t);
+}
+
+static void compress_one(size_t i, void *scratch)
+{
+	struct scratch *t = scratch;
 	struct chunk *c = &chunks[uniq[i]];
 	size_t z;
 
 	c->stored = c->len;
 	if (level == 0 || c->len < 64)
 		return;
-	if (zc == NULL) {
-		if ((zc = ZSTD_createCCtx()) == NULL) {
-			errmsg("stages: cannot create a zstd context");
-			exit(1);
-		}
-		buf_init(&zout, SIZE_MAX);
+	if (t->zc == NULL && (t->zc = ZSTD_createCCtx()) == NULL) {
+		errmsg("stages: cannot create a zstd context");
+		exit(1);
 	}
-	if (buf_reserve(&zout, ZSTD_compressBound(c->len)) == NULL)
+	if (buf_reserve(&t->zout, ZSTD_compressBound(c->len)) == NULL)
 		return;
-	z = ZSTD_compressCCtx(zc, zout.p, zout.cap, arena + c->off, c->len, level);
+	z = ZSTD_compressCCtx(t->zc, t->zout.p, t->zout.cap, arena + c->off, c->len, level);
 	if (!ZSTD_isError(z) && z < c->len - c->len / 32) {
-		c->out = xmemdup(zout.p, z);
+		c->out = xmemdup(t->zout.p, z);
 		c->stored = (uint32_t)z;
 	}
 }
 
-static void seal_one(size_t i)
+static void seal_one(size_t i, void *scratch)
 {
 	struct pack *p = &packs[i];
 	struct seal s = { 0 };
-	uint8_t hdr[SEAL_HDR_LEN], ad[ID_LEN], hash[32];
+	uint8_t hdr[SEAL_HDR_LEN], hash[32];
 	size_t off = 0;
 
+	(void)scratch;
 	if (seal_begin_pk(&s, kr, 1, hdr) != 0) {
 		errmsg("stages: cannot seal");
 		atomic_store(&failed, 1);
@@ -197,8 +217,7 @@ static void seal_one(size_t i)
 		const struct chunk *c = &chunks[uniq[k]];
 		const uint8_t *in = c->out ? c->out : arena + c->off;
 
-		memcpy(ad, c->id, ID_LEN);
-		seal_encrypt(&s, off, ad, sizeof ad, in, c->stored, p->obj + off);
+		seal_encrypt(&s, off, c->id, ID_LEN, in, c->stored, p->obj + off);
 		off += c->stored + 16;
 	}
 	seal_end(&s);
@@ -206,8 +225,9 @@ static void seal_one(size_t i)
 	repo_pack_name(hash, p->name);
 }
 
-static void write_one(size_t i)
+static void write_one(size_t i, void *scratch)
 {
+	(void)scratch;
 	if (store_put(st, packs[i].name, packs[i].obj, packs[i].bytes) != 0)
 		atomic_store(&failed, 1);
 }
@@ -234,48 +254,39 @@ static void write_reset(void)
 			atomic_store(&failed, 1);
 }
 
+typedef void stage_fn(size_t i, void *scratch);
+
 struct job {
-	void (*fn)(size_t);
-	size_t n;
+	stage_fn *fn;
 };
 
-static void *worker(void *arg)
+/* an item is its index plus one (never NULL) */
+static void run_item(void *ctx, void *item, void *scratch)
 {
-	const struct job *j = arg;
-	size_t i;
+	const struct job *j = ctx;
 
-	while ((i = atomic_fetch_add(&next_item, 1)) < j->n && !atomic_load(&failed))
-		j->fn(i);
-	if (zc != NULL) {
-		ZSTD_freeCCtx(zc);
-		buf_free(&zout);
-		zc = NULL;
-	}
-	return NULL;
+	if (!atomic_load(&failed))
+		j->fn((size_t)((uintptr_t)item - 1), scratch);
 }
 
 static int threads, runs = 3;
 static const char *slowest;
 static double slowest_s, sum_s;
 
-/* run_once(fn, n): fn over 0..n-1 on every thread; the seconds taken. */
-static double run_once(void (*fn)(size_t), size_t n)
+/* run_once(fn, n): fn over 0..n-1 on a workq of every thread, as the
+ * backup feeds its workers; the seconds taken. */
+static double run_once(stage_fn *fn, size_t n)
 {
-	pthread_t t[64];
-	struct job j = { fn, n };
-	int started = 0;
+	static const struct workq_fns fns = { run_item, scratch_new, scratch_free };
+	struct job j = { fn };
 	int64_t t0 = now_ns();
+	struct workq *q = workq_start(&fns, &j, threads, 64);
 
-	atomic_store(&next_item, 0);
-	for (int k = 0; k < threads; k++)
-		if (pthread_create(&t[started], NULL, worker, &j) == 0)
-			started++;
-	if (started == 0) {
-		errmsg("stages: no thread could start");
+	if (q == NULL)
 		exit(1);
-	}
-	for (int k = 0; k < started; k++)
-		pthread_join(t[k], NULL);
+	for (size_t i = 0; i < n; i++)
+		workq_submit(q, (void *)(uintptr_t)(i + 1), 1);
+	workq_stop(q);
 	return (double)(now_ns() - t0) / 1e9;
 }
 
@@ -288,7 +299,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* stage(name, fn, reset, n, in_bytes): run fn over 0..n-1 on every thread
  * runs times (reset, if any, between them), print the median, note it. */
-static void stage(const char *name, void (*fn)(size_t), void (*reset)(void), size_t n, size_t in_bytes)
+static void stage(const char *name, stage_fn *fn, void (*reset)(void), size_t n, size_t in_bytes)
 {
 	double t[16], s;
 
