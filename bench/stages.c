@@ -432,9 +432,10 @@ int main(int argc, char **argv)
 	}
 	if (nuniq > 0 && packs[npacks].n > 0)
 		npacks++;
-	/* the backup seals into a pack buffer it reuses: no page faults */
+	/* the backup seals into a page-aligned pack buffer it reuses: no page
+	 * faults, and the local store writes it with O_DIRECT */
 	for (size_t i = 0; i < npacks; i++) {
-		packs[i].obj = xmalloc(packs[i].bytes);
+		packs[i].obj = xmalloc_aligned(4096, packs[i].bytes);
 		memset(packs[i].obj, 0, packs[i].bytes);
 	}
 	stage("seal", seal_one, NULL, npacks, stored);

@@ -104,7 +104,18 @@ int crypto_init(void)
 
 void rand_bytes(void *p, size_t n)
 {
-	randombytes_buf(p, n);
+	uint8_t seed[randombytes_SEEDBYTES];
+
+	/* The system's generator hands out 256 bytes a call; a pack's padding
+	 * (up to 1/32 of it) would take thousands of calls.  Longer runs come
+	 * from ChaCha20 under a fresh random key instead. */
+	if (n <= 256) {
+		randombytes_buf(p, n);
+		return;
+	}
+	randombytes_buf(seed, sizeof seed);
+	randombytes_buf_deterministic(p, n, seed);
+	sodium_memzero(seed, sizeof seed);
 }
 
 void sha256(const void *p, size_t n, uint8_t out[32])

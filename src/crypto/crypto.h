@@ -25,7 +25,8 @@
 
 /* crypto_init(): initialise libsodium; -1 on failure.  Call once. */
 int crypto_init(void);
-/* rand_bytes(p, n): n bytes from the operating system's CSPRNG. */
+/* rand_bytes(p, n): n random bytes: from the operating system's CSPRNG,
+ * or past 256 bytes, ChaCha20 keyed by 32 bytes from it. */
 void rand_bytes(void *p, size_t n);
 /* sha256(p, n, out): plain SHA-256, used for object names only (a hash of
  * ciphertext, never of plaintext). */

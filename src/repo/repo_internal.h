@@ -51,6 +51,8 @@ struct seal_cache_ent {
 	struct seal seal;
 };
 
+#define REPO_SPARES 4
+
 struct repo {
 	pthread_mutex_t lock;		/* index, open pack, index-out lists */
 	struct store *store;
@@ -69,9 +71,11 @@ struct repo {
 	struct pending_blob *open;
 	size_t n_open, cap_open;
 	uint64_t open_bytes;
-	/* a sealed pack's buffer kept for the next one (lock held): a new
+	/* sealed packs' buffers kept for the next ones, one per thread
+	 * that writes packs at once, up to REPO_SPARES (lock held): a new
 	 * buffer of pack size would be faulted in page by page */
-	struct buf spare;
+	struct buf spare[REPO_SPARES];
+	uint32_t n_spare;
 
 	/* packs written since the last index */
 	struct index_body out;

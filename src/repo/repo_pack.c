@@ -36,6 +36,9 @@ static void blob_ad(uint8_t ad[1 + ID_LEN], uint8_t type, const uint8_t id[ID_LE
 
 /* Packs up to this size are read whole when a blob of them is read. */
 #define PACK_READ_WHOLE (32u << 20)
+/* A pack's buffer: page-aligned, so a local store can write it without a
+ * copy, and sized in steps of this, so one buffer serves many packs. */
+#define PACK_ALIGN (1u << 20)
 
 /* A compressor per thread: a zstd context and its output buffer, kept
  * from blob to blob (a fresh buffer would be faulted in page by page). */
@@ -148,11 +151,11 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	env.epoch = r->cfg.epoch;
 	ents = xcalloc(n, sizeof *ents);
 	pthread_mutex_lock(&r->lock);
-	obj = r->spare;
-	memset(&r->spare, 0, sizeof r->spare);
+	if (r->n_spare > 0)
+		obj = r->spare[--r->n_spare];
+	else
+		buf_init(&obj, SIZE_MAX);
 	pthread_mutex_unlock(&r->lock);
-	obj.max = SIZE_MAX;	/* a spare of none is all zero */
-	buf_truncate(&obj, 0);
 	buf_init(&trailer, SIZE_MAX);
 	if (seal_begin_pk(&s, r->kr, env.epoch, env.seal_hdr) != 0) {
 		errmsg("the key holds no public key for epoch %u", env.epoch);
@@ -165,7 +168,8 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	 * soon as it is sealed into it, so a pack costs its size once. */
 	/* the trailer: u32 count and 46 bytes per blob, sealed */
 	padded = padme(total + 4 + (uint64_t)n * 46 + AEAD_TAG_LEN + PACK_FOOTER_LEN);
-	if (buf_reserve(&obj, padded) == NULL)
+	if (buf_reserve_aligned(&obj, (padded + PACK_ALIGN - 1) & ~(uint64_t)(PACK_ALIGN - 1),
+	    PACK_ALIGN) == NULL)
 		goto out;
 	envelope_encode(&env, obj.p);
 	off = ENVELOPE_LEN;
@@ -195,7 +199,7 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	padded = padme(obj.len + PACK_FOOTER_LEN);
 	if (buf_reserve(&obj, padded - obj.len) == NULL)
 		goto out;
-	randombytes_buf(obj.p + obj.len, padded - PACK_FOOTER_LEN - obj.len);
+	rand_bytes(obj.p + obj.len, padded - PACK_FOOTER_LEN - obj.len);
 	obj.len = padded - PACK_FOOTER_LEN;
 	seal_encrypt(&s, PACK_FOOTER_NONCE, obj.p, ENVELOPE_LEN, footer, sizeof footer, obj.p + obj.len);
 	obj.len += PACK_FOOTER_LEN;
@@ -222,8 +226,8 @@ out:
 	seal_end(&s);
 	free(ents);
 	pthread_mutex_lock(&r->lock);
-	if (r->spare.p == NULL) {
-		r->spare = obj;
+	if (r->n_spare < REPO_SPARES) {
+		r->spare[r->n_spare++] = obj;
 		memset(&obj, 0, sizeof obj);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -529,7 +533,8 @@ void repo_pack_free(struct repo *r)
 	free(r->open);
 	r->open = NULL;
 	r->n_open = r->cap_open = 0;
-	buf_free(&r->spare);
+	while (r->n_spare > 0)
+		buf_free(&r->spare[--r->n_spare]);
 	free(r->out.packs);
 	free(r->out.locs);
 	memset(&r->out, 0, sizeof r->out);

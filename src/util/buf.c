@@ -1,6 +1,7 @@
 #include "util/buf.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,22 @@ uint8_t *buf_reserve(struct buf *b, size_t n)
 		b->cap = cap;
 	}
 	return b->p + b->len;
+}
+
+uint8_t *buf_reserve_aligned(struct buf *b, size_t n, size_t align)
+{
+	b->len = 0;
+	b->overflow = 0;
+	if (n > b->max) {
+		b->overflow = 1;
+		return NULL;
+	}
+	if (b->p == NULL || b->cap < n || ((uintptr_t)b->p & (align - 1)) != 0) {
+		free(b->p);
+		b->p = xmalloc_aligned(align, n);
+		b->cap = n;
+	}
+	return b->p;
 }
 
 int buf_append(struct buf *b, const void *p, size_t n)

@@ -18,6 +18,10 @@ void buf_init(struct buf *b, size_t max);
 /* buf_reserve(b, n): make room for n more bytes.  Returns a pointer to the
  * free space, or NULL (and sets b->overflow) if len+n would pass max. */
 uint8_t *buf_reserve(struct buf *b, size_t n);
+/* buf_reserve_aligned(b, n, align): make an emptied buffer hold n bytes
+ * at a multiple of align; its memory is kept when it already does.  Returns
+ * b->p, or NULL (and sets b->overflow) if n would pass max. */
+uint8_t *buf_reserve_aligned(struct buf *b, size_t n, size_t align);
 /* buf_append(b, p, n): append n bytes; -1 past max. */
 int buf_append(struct buf *b, const void *p, size_t n);
 /* buf_truncate(b, n): keep the first n <= len bytes, memory and all, and

@@ -28,6 +28,9 @@ void info(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 /* xmalloc(n) / xcalloc(n, m) / xrealloc(p, n): allocate or abort with a
  * message; xcalloc and xreallocarray check n*m for overflow. */
 void *xmalloc(size_t n);
+/* xmalloc_aligned(align, n): n bytes at a multiple of align (a power of
+ * two, at least sizeof(void *)); free() releases them. */
+void *xmalloc_aligned(size_t align, size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t n, size_t m);

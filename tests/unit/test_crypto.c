@@ -139,6 +139,24 @@ static void test_basics(void)
 	rand_bytes(a, sizeof a);
 	rand_bytes(b, sizeof b);
 	OK(memcmp(a, b, 32) != 0, "rand_bytes gives different outputs");
+	{
+		/* past 256 bytes: a keystream under a fresh key each call */
+		enum { N = 100000 };
+		uint8_t *x = xcalloc(1, N), *y = xcalloc(1, N);
+		size_t same = 0, zero = 0;
+
+		rand_bytes(x, N);
+		rand_bytes(y, N);
+		for (size_t i = 0; i < N; i++) {
+			same += x[i] == y[i];
+			zero += x[i] == 0;
+		}
+		/* about N/256 each for random bytes */
+		OK(same < N / 128 && zero < N / 128,
+		    "rand_bytes of 100000 bytes: two calls differ, no run of zeros (%zu equal, %zu zero)", same, zero);
+		free(x);
+		free(y);
+	}
 	OK(ct_equal(a, a, 32) == 1, "ct_equal: equal");
 	memcpy(b, a, 32);
 	b[31] ^= 1;

@@ -1,6 +1,7 @@
 /* test_store.c: the local store in a temporary directory — create, put,
  * get (whole and ranged), stat, list, delete, name checks, URL parsing,
- * file modes, and concurrent create-only puts from several processes. */
+ * file modes, direct I/O for page-aligned buffers, and concurrent
+ * create-only puts from several processes. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -8,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -163,6 +167,68 @@ static void test_create(struct store *s, const char *root)
 	OK(store_create(s) == 1, "create again returns 1");
 }
 
+/* pages_cached(path): how many of the file's pages are in the page cache,
+ * or -1. */
+static long pages_cached(const char *path)
+{
+	long psz = sysconf(_SC_PAGESIZE), n = 0;
+	struct stat st;
+	unsigned char *vec;
+	void *m;
+	size_t pages;
+	int fd = open(path, O_RDONLY);
+
+	if (fd == -1 || fstat(fd, &st) == -1 || st.st_size == 0) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	pages = ((size_t)st.st_size + (size_t)psz - 1) / (size_t)psz;
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -1;
+	vec = xmalloc(pages);
+	if (mincore(m, (size_t)st.st_size, vec) == 0)
+		for (size_t i = 0; i < pages; i++)
+			n += vec[i] & 1;
+	else
+		n = -1;
+	free(vec);
+	munmap(m, (size_t)st.st_size);
+	return n;
+}
+
+/* A page-aligned buffer of 1 MiB or more is written with O_DIRECT (its
+ * whole pages) and the rest through the page cache. */
+static void test_put_direct(struct store *s, const char *root)
+{
+	static const size_t sizes[] = { 4u << 20, (3u << 20) + 17, (1u << 20) + 4095, (1u << 20) - 1 };
+	struct statfs fs;
+
+	for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+		size_t n = sizes[k];
+		uint8_t *p = xmalloc_aligned(4096, n);
+		char name[64], *path;
+		long cached;
+
+		for (size_t i = 0; i < n; i++)
+			p[i] = (uint8_t)((i * 7 + k) % 253);
+		snprintf(name, sizeof name, "data/ef/direct%zu", k);
+		OK(store_put(s, name, p, n) == 0, "put %zu bytes from a page-aligned buffer", n);
+		path = xasprintf("%s/%s", root, name);
+		/* only a file system known to do direct I/O: ext4 */
+		cached = pages_cached(path);
+		if (n >= (1u << 20) && statfs(root, &fs) == 0 && fs.f_type == 0xEF53)
+			OK(cached >= 0 && cached <= 1, "ext4: %zu bytes bypassed the page cache (%ld pages cached)", n, cached);
+		OK(get_eq(s, name, 0, UINT64_MAX, p, n), "... and read back intact (%zu bytes)", n);
+		OK(get_eq(s, name, n - 5, 5, p + n - 5, 5), "... its last bytes too");
+		OK(store_delete(s, name) == 0, "... and delete it");
+		free(path);
+		free(p);
+	}
+}
+
 static void test_put_get(struct store *s, const char *root)
 {
 	static const char msg[] = "hello, twofold";
@@ -230,6 +296,7 @@ static void test_put_get(struct store *s, const char *root)
 		OK(get_eq(s, "data/cd/big", 1000000, 5000, big + 1000000, 5000), "ranged get inside 3 MiB");
 		free(big);
 	}
+	test_put_direct(s, root);
 }
 
 static int dir_has_tmp(const char *dir)

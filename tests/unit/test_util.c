@@ -1,4 +1,5 @@
 /* test_util: buf, codec, hex, parse_u64, json. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,21 @@ static void test_buf(void)
 	    b.p[599] == 7, "growth keeps contents");
 	buf_wipe_free(&b);
 	OK(b.p == NULL && b.len == 0, "wipe_free empties");
+	buf_init(&b, 1u << 20);
+	OK(buf_reserve_aligned(&b, 5000, 4096) == b.p && ((uintptr_t)b.p & 4095) == 0 && b.cap >= 5000,
+	    "reserve_aligned: room at a page boundary");
+	{
+		uint8_t *first = b.p;
+
+		b.len = 100;
+		OK(buf_reserve_aligned(&b, 4000, 4096) == first && b.len == 0,
+		    "reserve_aligned keeps memory that fits, and empties the buffer");
+	}
+	OK(buf_reserve_aligned(&b, 70000, 65536) != NULL && ((uintptr_t)b.p & 65535) == 0 && b.cap >= 70000,
+	    "reserve_aligned grows, at the new alignment");
+	OK(buf_reserve_aligned(&b, (1u << 20) + 1, 4096) == NULL && b.overflow, "reserve_aligned past max fails");
+	OK(buf_reserve_aligned(&b, 10, 4096) != NULL && !b.overflow, "... and the buffer is usable again");
+	buf_free(&b);
 }
 
 static void test_codec(void)
