@@ -19,7 +19,7 @@
 #
 # Corpora live in ${TWOFOLD_BENCH_DIR:-/var/tmp/twofold-bench} and are kept
 # between runs (rebuilt only if missing).  Everything is measured with a warm
-# page cache.  Results: Markdown on stdout, CSV in bench/out/results.csv.
+# page cache (corpora before backups, repositories before restores).  Results: Markdown on stdout, CSV in bench/out/results.csv.
 # See docs/PERFORMANCE.md.
 
 # The Makefile runs us with `sh` (dash on Debian); the script needs bash.
@@ -377,7 +377,7 @@ elif [ "$LOCAL" = 1 ]; then
 fi
 s=$(now); dd if=/dev/zero of="$WORK/dd" bs=16M count=64 conv=fsync status=none; e=$(now); rm -f "$WORK/dd"
 echo "- disk write, 1 GiB with fsync (dd bs=16M conv=fsync) into $BENCH: $(mbps 1073741824 "$(secs "$s" "$e")") MB/s"
-echo "- page cache: warm (each corpus is read once with tar before each tool's runs; caches not dropped)"
+echo "- page cache: warm (each corpus is read once with tar before each tool's runs, each repository before its restore; caches not dropped)"
 echo
 
 # ---------------------------------------------------------------- runs
@@ -414,6 +414,10 @@ for c in $CORPORA; do
                   echo "edit $T"; echo "edit_rss $M"
               else echo "edit FAIL"; echo "edit_rss FAIL"; fi
               edit_revert
+              # the repository warm too: a tool that writes its packs past
+              # the page cache (twofold, O_DIRECT) would otherwise restore
+              # from the disk and its peers from memory
+              warm "$repo"
               mkdir -p "$RD/restore"
               if tool_restore "$tool" "$repo" "$RD/restore"; then
                   echo "restore $T"; echo "restore_rss $M"
