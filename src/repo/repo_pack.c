@@ -36,8 +36,9 @@ static void blob_ad(uint8_t ad[1 + ID_LEN], uint8_t type, const uint8_t id[ID_LE
 
 /* Packs up to this size are read whole when a blob of them is read. */
 #define PACK_READ_WHOLE (32u << 20)
-/* A pack's buffer: page-aligned, so a local store can write it without a
- * copy, and sized in steps of this, so one buffer serves many packs. */
+/* A pack's buffer is aligned to this and sized in steps of it: a local
+ * store writes its pages without a copy (O_DIRECT needs page alignment),
+ * and one buffer serves packs of many sizes. */
 #define PACK_ALIGN (1u << 20)
 
 /* A compressor per thread: a zstd context and its output buffer, kept

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -219,7 +220,7 @@ static void test_put_direct(struct store *s, const char *root)
 		path = xasprintf("%s/%s", root, name);
 		/* only a file system known to do direct I/O: ext4 */
 		cached = pages_cached(path);
-		if (n >= (1u << 20) && statfs(root, &fs) == 0 && fs.f_type == 0xEF53)
+		if (n >= (1u << 20) && statfs(root, &fs) == 0 && fs.f_type == EXT4_SUPER_MAGIC)
 			OK(cached >= 0 && cached <= 1, "ext4: %zu bytes bypassed the page cache (%ld pages cached)", n, cached);
 		OK(get_eq(s, name, 0, UINT64_MAX, p, n), "... and read back intact (%zu bytes)", n);
 		OK(get_eq(s, name, n - 5, 5, p + n - 5, 5), "... its last bytes too");
