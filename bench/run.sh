@@ -280,15 +280,17 @@ retire() {      # delete now if few files, else later (or now if the disk is ful
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", b / 1e6 / s }'; }
 warm() { tar cf - -C "$(dirname "$1")" "$(basename "$1")" | cat > /dev/null; }
 
-# run with /usr/bin/time; sets T (elapsed s) and M (peak RSS KB); status 0/1.
+# run with /usr/bin/time; sets T (elapsed s), M (peak RSS KB) and U (CPU s,
+# user + system); status 0/1.
 # $1 = tool (decides which exit codes are warnings), rest = command.
 timed() {
     local tool=$1; shift
     local tf=$WORK/time.$$ rc
     echo "+ $*" >> "$LOG"
-    /usr/bin/time -f '%e %M' -o "$tf" "$@" >> "$LOG" 2>&1
+    /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >> "$LOG" 2>&1
     rc=$?
-    read -r T M < <(tail -n 1 "$tf" 2>/dev/null) || { T=FAIL; M=FAIL; }
+    read -r T M U < <(tail -n 1 "$tf" 2>/dev/null | awk 'NF == 4 { print $1, $2, $3 + $4 }') ||
+        { T=FAIL; M=FAIL; U=FAIL; }
     case "$tool:$rc" in
         *:0) return 0 ;;
         borg*:1|restic:3|twofold:3|aws:2) log "  warning exit $rc (counted)"; return 0 ;;
@@ -406,14 +408,14 @@ for c in $CORPORA; do
               warm "$corpus"
               if ! tool_init "$tool" "$repo"; then
                   say "  init failed"
-                  for m in first first_rss repo unchanged edit restore check; do echo "$m FAIL"; done
+                  for m in first first_rss first_cpu repo unchanged edit restore check; do echo "$m FAIL"; done
                   exit 0
               fi
               if tool_backup "$tool" "$repo" 1 "$corpus"; then
-                  echo "first $T"; echo "first_rss $M"
+                  echo "first $T"; echo "first_rss $M"; echo "first_cpu $U"
                   echo "repo $(du -sb "$repo" | cut -f1)"
               else
-                  echo "first FAIL"; echo "first_rss FAIL"; echo "repo FAIL"
+                  echo "first FAIL"; echo "first_rss FAIL"; echo "first_cpu FAIL"; echo "repo FAIL"
               fi
               if tool_backup "$tool" "$repo" 2 "$corpus"; then
                   echo "unchanged $T"; echo "unchanged_rss $M"
@@ -447,7 +449,7 @@ if [ "$CLOUD" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- report
-MEASURES="first first_rss repo unchanged unchanged_rss edit edit_rss restore restore_rss check check_rss"
+MEASURES="first first_rss first_cpu repo unchanged unchanged_rss edit edit_rss restore restore_rss check check_rss"
 declare -A MED
 median() {      # tool corpus measure -> median in display unit, or FAIL
     local vals=() i v
@@ -467,7 +469,7 @@ CSV=$OUT/results.csv
 echo "tool,corpus,measure,median" > "$CSV"
 for c in $CORPORA; do for tool in $TOOLS; do for m in $MEASURES; do
     v=$(median "$tool" "$c" "$m"); MED["$tool|$c|$m"]=$v
-    case "$m" in *_rss) u=mib ;; repo) u=mb ;; *) u=s ;; esac
+    case "$m" in *_rss) u=mib ;; repo) u=mb ;; *_cpu) u=cpu_s ;; *) u=s ;; esac
     echo "$tool,$c,${m}_$u,$v" >> "$CSV"
 done; done; done
 
@@ -494,6 +496,14 @@ for tool in restic borg-lz4 borg-zstd3; do for c in $CORPORA; do
         case "$m" in first_rss|repo) row="$row | $(ratio "$t" "$p")" ;; *) row="$row | $(ratio "$p" "$t")" ;; esac
     done
     echo "$row |"
+done; done
+echo
+echo "First backup's CPU time (user + system, median) and the cores it kept busy on average (CPU s / elapsed s; this machine has $(nproc))."
+echo
+echo "| tool | corpus | first s | CPU s | cores busy |"
+echo "|---|---|---|---|---|"
+for c in $CORPORA; do for tool in $TOOLS; do
+    echo "| $tool | $c | ${MED["$tool|$c|first"]} | ${MED["$tool|$c|first_cpu"]} | $(ratio "${MED["$tool|$c|first_cpu"]}" "${MED["$tool|$c|first"]}") |"
 done; done
 echo
 if [ ${#STAGE_S[@]} -gt 0 ]; then
