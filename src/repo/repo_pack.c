@@ -120,20 +120,145 @@ static void note_pack(struct repo *r, const uint8_t hash[ID_LEN], const struct p
 	r->out.n_packs++;
 }
 
+/* A sealed pack on its way to the store. */
+struct sealed_pack {
+	struct buf obj;
+	uint8_t hash[ID_LEN];
+	struct pack_entry *ents;
+	uint32_t n;
+};
+
+/* give_back(r, obj): keep a pack's buffer for the next pack, or free it. */
+static void give_back(struct repo *r, struct buf *obj)
+{
+	if (obj->p == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (r->n_spare < REPO_SPARES) {
+		r->spare[r->n_spare++] = *obj;
+		memset(obj, 0, sizeof *obj);
+	}
+	pthread_mutex_unlock(&r->lock);
+	buf_free(obj);
+}
+
+static void sealed_free(struct repo *r, struct sealed_pack *sp)
+{
+	give_back(r, &sp->obj);
+	free(sp->ents);
+	free(sp);
+}
+
+/* store_pack(r, sp): store a sealed pack, then, under the lock, point the
+ * index at it and record its entries for the next index object; frees
+ * sp. */
+static int store_pack(struct repo *r, struct sealed_pack *sp)
+{
+	char name[80];
+	int rc = -1;
+
+	repo_pack_name(sp->hash, name);
+	if (store_put(r->store, name, sp->obj.p, sp->obj.len) >= 0) {
+		repo_session_note(r, 1, sp->hash);
+		pthread_mutex_lock(&r->lock);
+		note_pack(r, sp->hash, sp->ents, sp->n);
+		pthread_mutex_unlock(&r->lock);
+		rc = flush_index(r, INDEX_EVERY);
+	}
+	sealed_free(r, sp);
+	return rc;
+}
+
+/* The pack writer: one thread per repository, started with the first
+ * pack, that stores sealed packs one at a time.  The thread that sealed a
+ * pack goes back to hashing and compressing while the store takes it; a
+ * store write blocks (O_DIRECT to a disk, an upload), and with the
+ * sealing thread waiting in it a core sat idle.  One pack waits at most
+ * (r->w_next): a thread that seals another meanwhile waits for the slot,
+ * so this holds at most two packs beyond the ones being sealed. */
+static void *pack_writer(void *arg)
+{
+	struct repo *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		struct sealed_pack *sp;
+		int rc = -1, failed;
+
+		while (r->w_next == NULL && !r->w_stop)
+			pthread_cond_wait(&r->w_cond, &r->lock);
+		if ((sp = r->w_next) == NULL)
+			break;
+		r->w_next = NULL;
+		r->w_busy = 1;
+		failed = r->w_failed;
+		pthread_cond_broadcast(&r->w_cond);
+		pthread_mutex_unlock(&r->lock);
+		/* After a failure the backup fails: the packs still coming
+		 * are dropped, not stored. */
+		if (failed)
+			sealed_free(r, sp);
+		else
+			rc = store_pack(r, sp);
+		pthread_mutex_lock(&r->lock);
+		r->w_busy = 0;
+		if (rc != 0)
+			r->w_failed = 1;
+		pthread_cond_broadcast(&r->w_cond);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* hand_off(r, sp): give a sealed pack to the writer (storing it here if
+ * no thread can be started).  -1 if an earlier pack failed to store. */
+static int hand_off(struct repo *r, struct sealed_pack *sp)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!r->w_started && pthread_create(&r->w_th, NULL, pack_writer, r) == 0)
+		r->w_started = 1;
+	if (!r->w_started) {
+		pthread_mutex_unlock(&r->lock);
+		return store_pack(r, sp);
+	}
+	while (r->w_next != NULL && !r->w_failed)
+		pthread_cond_wait(&r->w_cond, &r->lock);
+	if (r->w_failed) {
+		pthread_mutex_unlock(&r->lock);
+		sealed_free(r, sp);
+		return -1;
+	}
+	r->w_next = sp;
+	pthread_cond_broadcast(&r->w_cond);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+int repo_pack_settle(struct repo *r)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	while (r->w_next != NULL || r->w_busy)
+		pthread_cond_wait(&r->w_cond, &r->lock);
+	rc = r->w_failed ? -1 : 0;
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
 /* write_pack(r, v, n): seal blobs v[0..n) (taken from the open pack, owned
- * by this call) into one pack object and store it; then, under the lock,
- * point the index at it and record its entries for the next index object.
- * Sealing, hashing and writing run outside the lock, so several threads
- * can write packs at once. */
+ * by this call) into one pack object and hand it to the pack writer
+ * (store_pack).  Sealing and hashing run outside the lock, so several
+ * threads can seal packs at once. */
 static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 {
 	struct pack_entry *ents;
 	struct envelope env;
 	struct seal s = { 0 };
 	struct buf obj, trailer;
+	struct sealed_pack *sp;
 	uint8_t hash[32], footer[PACK_FOOTER_PLAIN], ad[1 + ID_LEN];
 	uint64_t off, total, padded;
-	char name[80];
 	int rc = -1;
 
 	if (n == 0) {
@@ -210,29 +335,21 @@ static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
 	sha256(obj.p, obj.len, hash);
 	if (r->hooks.sealed)
 		r->hooks.sealed(r->hooks.arg, hash, obj.len, ents, n);
-	repo_pack_name(hash, name);
-	if (store_put(r->store, name, obj.p, obj.len) < 0)
-		goto out;
-	repo_session_note(r, 1, hash);
-
-	/* Now the blobs have a home: point the index at it. */
-	pthread_mutex_lock(&r->lock);
-	note_pack(r, hash, ents, n);
-	pthread_mutex_unlock(&r->lock);
-	rc = flush_index(r, INDEX_EVERY);
+	sp = xcalloc(1, sizeof *sp);
+	sp->obj = obj;
+	memcpy(sp->hash, hash, ID_LEN);
+	sp->ents = ents;
+	sp->n = n;
+	memset(&obj, 0, sizeof obj);
+	ents = NULL;
+	rc = hand_off(r, sp);
 out:
 	for (uint32_t i = 0; i < n; i++)
 		free(v[i].data);
 	free(v);
 	seal_end(&s);
 	free(ents);
-	pthread_mutex_lock(&r->lock);
-	if (r->n_spare < REPO_SPARES) {
-		r->spare[r->n_spare++] = obj;
-		memset(&obj, 0, sizeof obj);
-	}
-	pthread_mutex_unlock(&r->lock);
-	buf_free(&obj);
+	give_back(r, &obj);
 	buf_free(&trailer);
 	return rc;
 }
@@ -445,7 +562,7 @@ int repo_flush(struct repo *r)
 	pthread_mutex_lock(&r->lock);
 	v = take_open(r, &n);
 	pthread_mutex_unlock(&r->lock);
-	if (write_pack(r, v, n) != 0)
+	if (write_pack(r, v, n) != 0 || repo_pack_settle(r) != 0)
 		return -1;
 	return flush_index(r, 1);
 }
@@ -454,6 +571,7 @@ void repo_set_pack_hooks(struct repo *r, const struct repo_pack_hooks *h)
 {
 	static const struct repo_pack_hooks none;
 
+	(void)repo_pack_settle(r);	/* the writer calls the hooks */
 	r->hooks = h ? *h : none;
 }
 
@@ -529,6 +647,17 @@ int repo_adopt_pack(struct repo *r, const uint8_t id[ID_LEN], uint64_t size,
 
 void repo_pack_free(struct repo *r)
 {
+	int started;
+
+	/* The writer stores a pack still waiting for it, then stops. */
+	pthread_mutex_lock(&r->lock);
+	started = r->w_started;
+	r->w_started = 0;
+	r->w_stop = 1;
+	pthread_cond_broadcast(&r->w_cond);
+	pthread_mutex_unlock(&r->lock);
+	if (started)
+		pthread_join(r->w_th, NULL);
 	for (size_t i = 0; i < r->n_open; i++)
 		free(r->open[i].data);
 	free(r->open);

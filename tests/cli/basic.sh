@@ -49,4 +49,27 @@ TWOFOLD_REPOSITORY= tf snapshots 2>"$T/err"; grep -q "no repository given" "$T/e
 "$TWOFOLD_BIN" -r "$T/nonexistent" snapshots 2>"$T/err"; rc=$?
 [ $rc -eq 1 ]; ok $? "a path that is no repository exits 1"
 
+# A pack the store refuses fails the backup: packs are stored by a writer
+# thread while the next ones are sealed, and its failure must still end
+# the backup with the object's name, exit 1 and no snapshot.  Every
+# data/XX here is a file, so no pack can be written; 50 MB make several.
+random_files "$T/many" 5 10000000
+nsnap=$(ls "$T/repo/snapshots" | wc -l)
+mv "$T/repo/data" "$T/data.keep"
+mkdir "$T/repo/data"
+for x in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do
+	for y in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do : >"$T/repo/data/$x$y"; done
+done
+tf backup "$T/many" 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "for object data/../[0-9a-f]\{64\} .*Not a directory" "$T/err"
+ok $? "a pack the store cannot write fails the backup clearly (exit $rc)"
+[ "$(grep -c "cannot create" "$T/err")" -eq 1 ]; ok $? "that failure is reported once"
+[ "$(ls "$T/repo/snapshots" | wc -l)" -eq "$nsnap" ]; ok $? "it writes no snapshot"
+rm -rf "$T/repo/data"
+mv "$T/data.keep" "$T/repo/data"
+tf check --read-data; ok $? "check --read-data passes after the failed backup"
+tf backup "$T/many" >/dev/null; ok $? "the next backup completes"
+tf restore latest --target "$T/out3" && diff -r "$T/many" "$T/out3$T/many"
+ok $? "and restores identical"
+
 done_testing
