@@ -25,7 +25,12 @@ export TWOFOLD_HTTP_RETRIES=3	# fail fast while the store is down
 random_files "$T/src" 10 12582912
 tf init; ok $? "init"
 
-TWOFOLD_THREADS=1 "$TWOFOLD_BIN" -q backup "$T/src" >/dev/null 2>"$T/err" &
+# slow_src: 36 MB of the sources, a pause, the rest: a backup of it from
+# stdin cannot finish before the store goes away 1 s in (from files it
+# could: 120 MB take about a second).
+slow_src() { cat "$T/src/f0" "$T/src/f1" "$T/src/f2"; sleep 4; cat "$T/src/f3"; }
+slow_src | TWOFOLD_THREADS=1 "$TWOFOLD_BIN" -q backup --stdin --stdin-filename blob \
+    >/dev/null 2>"$T/err" &
 pid=$!
 sleep 1
 kill "$AZURITE_PID"	# a clean stop: Azurite keeps what it acknowledged
@@ -62,7 +67,8 @@ fp_start net "$RGW_PORT"; ok $? "faultproxy in front of RGW on 127.0.0.1:$FP_POR
 PORT=$FP_PORT
 export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" TWOFOLD_REPOSITORY="s3://outage/repo"
 tf init; ok $? "S3: init"
-TWOFOLD_THREADS=1 "$TWOFOLD_BIN" -q backup "$T/src" >/dev/null 2>"$T/err" &
+slow_src | TWOFOLD_THREADS=1 "$TWOFOLD_BIN" -q backup --stdin --stdin-filename blob \
+    >/dev/null 2>"$T/err" &
 pid=$!
 sleep 1
 kill -0 $pid 2>/dev/null; ok $? "S3: the backup is still running after 1 s"
