@@ -52,6 +52,7 @@ struct seal_cache_ent {
 };
 
 #define REPO_SPARES 4
+#define REPO_WRITERS 64		/* at most; one per worker thread */
 
 struct repo {
 	pthread_mutex_t lock;		/* index, open pack, index-out lists */
@@ -76,9 +77,10 @@ struct repo {
 	 * buffer of pack size would be faulted in page by page */
 	struct buf spare[REPO_SPARES];
 	uint32_t n_spare;
-	/* the pack writer (repo_pack.c): the sealed pack waiting for it,
-	 * whether it is storing one, whether a pack failed to store */
-	pthread_t w_th;
+	/* the pack writers (repo_pack.c): the sealed pack waiting for one,
+	 * how many run and how many are storing a pack, whether a pack
+	 * failed to store */
+	pthread_t w_th[REPO_WRITERS];
 	pthread_cond_t w_cond;		/* w_next or w_busy changed (lock) */
 	struct sealed_pack *w_next;
 	int w_started, w_busy, w_failed, w_stop;

@@ -14,6 +14,7 @@
 #include "repo/repo_internal.h"
 #include "util/codec.h"
 #include "util/util.h"
+#include "util/workq.h"
 
 void repo_pack_name(const uint8_t id[ID_LEN], char out[80])
 {
@@ -169,13 +170,14 @@ static int store_pack(struct repo *r, struct sealed_pack *sp)
 	return rc;
 }
 
-/* The pack writer: one thread per repository, started with the first
- * pack, that stores sealed packs one at a time.  The thread that sealed a
- * pack goes back to hashing and compressing while the store takes it; a
- * store write blocks (O_DIRECT to a disk, an upload), and with the
- * sealing thread waiting in it a core sat idle.  One pack waits at most
- * (r->w_next): a thread that seals another meanwhile waits for the slot,
- * so this holds at most two packs beyond the ones being sealed. */
+/* The pack writers: threads that store sealed packs, so the thread that
+ * sealed one goes back to hashing and compressing while the store takes
+ * it (a store write blocks: O_DIRECT to a disk, an upload; with the
+ * sealing thread waiting in it a core sat idle).  One is started with the
+ * first pack and another whenever a pack comes while all are storing, up
+ * to one per worker thread (workq_threads(): --connections), so uploads
+ * run as many at once as before.  One pack waits at most (r->w_next); a
+ * thread that seals another meanwhile waits for the slot. */
 static void *pack_writer(void *arg)
 {
 	struct repo *r = arg;
@@ -190,7 +192,7 @@ static void *pack_writer(void *arg)
 		if ((sp = r->w_next) == NULL)
 			break;
 		r->w_next = NULL;
-		r->w_busy = 1;
+		r->w_busy++;
 		failed = r->w_failed;
 		pthread_cond_broadcast(&r->w_cond);
 		pthread_mutex_unlock(&r->lock);
@@ -201,7 +203,7 @@ static void *pack_writer(void *arg)
 		else
 			rc = store_pack(r, sp);
 		pthread_mutex_lock(&r->lock);
-		r->w_busy = 0;
+		r->w_busy--;
 		if (rc != 0)
 			r->w_failed = 1;
 		pthread_cond_broadcast(&r->w_cond);
@@ -210,14 +212,17 @@ static void *pack_writer(void *arg)
 	return NULL;
 }
 
-/* hand_off(r, sp): give a sealed pack to the writer (storing it here if
+/* hand_off(r, sp): give a sealed pack to the writers (storing it here if
  * no thread can be started).  -1 if an earlier pack failed to store. */
 static int hand_off(struct repo *r, struct sealed_pack *sp)
 {
+	int max = workq_threads();
+
 	pthread_mutex_lock(&r->lock);
-	if (!r->w_started && pthread_create(&r->w_th, NULL, pack_writer, r) == 0)
-		r->w_started = 1;
-	if (!r->w_started) {
+	if (r->w_busy == r->w_started && r->w_started < max && r->w_started < REPO_WRITERS &&
+	    pthread_create(&r->w_th[r->w_started], NULL, pack_writer, r) == 0)
+		r->w_started++;
+	if (r->w_started == 0) {
 		pthread_mutex_unlock(&r->lock);
 		return store_pack(r, sp);
 	}
@@ -239,7 +244,7 @@ int repo_pack_settle(struct repo *r)
 	int rc;
 
 	pthread_mutex_lock(&r->lock);
-	while (r->w_next != NULL || r->w_busy)
+	while (r->w_next != NULL || r->w_busy > 0)
 		pthread_cond_wait(&r->w_cond, &r->lock);
 	rc = r->w_failed ? -1 : 0;
 	pthread_mutex_unlock(&r->lock);
@@ -649,15 +654,15 @@ void repo_pack_free(struct repo *r)
 {
 	int started;
 
-	/* The writer stores a pack still waiting for it, then stops. */
+	/* The writers store a pack still waiting for them, then stop. */
 	pthread_mutex_lock(&r->lock);
 	started = r->w_started;
 	r->w_started = 0;
 	r->w_stop = 1;
 	pthread_cond_broadcast(&r->w_cond);
 	pthread_mutex_unlock(&r->lock);
-	if (started)
-		pthread_join(r->w_th, NULL);
+	for (int i = 0; i < started; i++)
+		pthread_join(r->w_th[i], NULL);
 	for (size_t i = 0; i < r->n_open; i++)
 		free(r->open[i].data);
 	free(r->open);
