@@ -49,8 +49,8 @@ TWOFOLD_REPOSITORY= tf snapshots 2>"$T/err"; grep -q "no repository given" "$T/e
 "$TWOFOLD_BIN" -r "$T/nonexistent" snapshots 2>"$T/err"; rc=$?
 [ $rc -eq 1 ]; ok $? "a path that is no repository exits 1"
 
-# A pack the store refuses fails the backup: packs are stored by a writer
-# thread while the next ones are sealed, and its failure must still end
+# A pack the store refuses fails the backup: packs are stored by writer
+# threads while the next ones are sealed, and their failure must still end
 # the backup with the object's name, exit 1 and no snapshot.  Every
 # data/XX here is a file, so no pack can be written; 50 MB make several.
 random_files "$T/many" 5 10000000
@@ -63,7 +63,10 @@ done
 tf backup "$T/many" 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "for object data/../[0-9a-f]\{64\} .*Not a directory" "$T/err"
 ok $? "a pack the store cannot write fails the backup clearly (exit $rc)"
-[ "$(grep -c "cannot create" "$T/err")" -eq 1 ]; ok $? "that failure is reported once"
+# each writer reports at most the pack it was storing; the packs after a
+# failure are dropped unreported
+[ "$(grep -c "cannot create" "$T/err")" -le "$(getconf _NPROCESSORS_ONLN)" ]
+ok $? "the failure is reported once per pack writer at most"
 [ "$(ls "$T/repo/snapshots" | wc -l)" -eq "$nsnap" ]; ok $? "it writes no snapshot"
 rm -rf "$T/repo/data"
 mv "$T/data.keep" "$T/repo/data"
