@@ -564,7 +564,6 @@ static struct repo *repo_alloc(const char *url)
 		return NULL;
 	}
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->w_cond, NULL);
 	return r;
 }
 
@@ -689,7 +688,6 @@ void repo_close(struct repo *r)
 	store_close(r->store);
 	reader_release(r);
 	sodium_memzero(&r->chunker, sizeof r->chunker);
-	pthread_cond_destroy(&r->w_cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

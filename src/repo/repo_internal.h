@@ -52,7 +52,6 @@ struct seal_cache_ent {
 };
 
 #define REPO_SPARES 4
-#define REPO_WRITERS 64		/* at most; one per worker thread */
 
 struct repo {
 	pthread_mutex_t lock;		/* index, open pack, index-out lists */
@@ -77,13 +76,10 @@ struct repo {
 	 * buffer of pack size would be faulted in page by page */
 	struct buf spare[REPO_SPARES];
 	uint32_t n_spare;
-	/* the pack writers (repo_pack.c): the sealed pack waiting for one,
-	 * how many run and how many are storing a pack, whether a pack
-	 * failed to store */
-	pthread_t w_th[REPO_WRITERS];
-	pthread_cond_t w_cond;		/* w_next or w_busy changed (lock) */
-	struct sealed_pack *w_next;
-	int w_started, w_busy, w_failed, w_stop;
+	/* the pack writers (repo_pack.c): a workq that stores sealed packs
+	 * (started with the first), and whether one failed to (atomic) */
+	struct workq *writers;
+	int w_failed;
 
 	/* packs written since the last index */
 	struct index_body out;
@@ -152,12 +148,13 @@ int repo_is_superseded(const struct repo *r, const uint8_t id[ID_LEN]);
 void repo_index_free(struct repo *r);
 
 /* repo_pack.c */
-/* repo_pack_free(r): stop the pack writer (after it has stored what it
- * was given) and free the pack state. */
+/* repo_pack_free(r): stop the pack writers (after they have stored what
+ * they were given) and free the pack state. */
 void repo_pack_free(struct repo *r);
-/* repo_pack_settle(r): wait until the pack writer has stored (or, after
- * a failure, dropped) every pack handed to it; -1 if one failed to store.
- * Called before what the writer uses changes: the hooks, the session. */
+/* repo_pack_settle(r): wait until the pack writers have stored (or,
+ * after a failure, dropped) every pack handed to them; -1 if one failed
+ * to store.  Called before what they use changes: the hooks, the
+ * session. */
 int repo_pack_settle(struct repo *r);
 /* repo_add_blob_force(r, type, id, p, n, &stored): repo_add_blob, but
  * stores the blob even if the index knows it (prune's repacking: the new

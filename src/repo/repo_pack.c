@@ -170,89 +170,66 @@ static int store_pack(struct repo *r, struct sealed_pack *sp)
 	return rc;
 }
 
-/* The pack writers: threads that store sealed packs, so the thread that
- * sealed one goes back to hashing and compressing while the store takes
- * it (a store write blocks: O_DIRECT to a disk, an upload; with the
- * sealing thread waiting in it a core sat idle).  One is started with the
- * first pack and another whenever a pack comes while all are storing, up
- * to one per worker thread (workq_threads(): --connections), so uploads
- * run as many at once as before.  One pack waits at most (r->w_next); a
- * thread that seals another meanwhile waits for the slot. */
-static void *pack_writer(void *arg)
+/* The pack writers: a workq that stores sealed packs, one thread per
+ * worker (workq_threads(): --connections), so uploads run as many at once
+ * as before.  The thread that sealed a pack goes back to hashing and
+ * compressing while the store takes it (a store write blocks: O_DIRECT to
+ * a disk, an upload; with the sealing thread waiting in it a core sat
+ * idle).  Each writer holds one pack: a thread that seals a pack while
+ * every writer is storing one waits in workq_submit (max_cost n). */
+static void pack_writer(void *ctx, void *item, void *scratch)
 {
-	struct repo *r = arg;
+	struct repo *r = ctx;
 
-	pthread_mutex_lock(&r->lock);
-	for (;;) {
-		struct sealed_pack *sp;
-		int rc = -1, failed;
-
-		while (r->w_next == NULL && !r->w_stop)
-			pthread_cond_wait(&r->w_cond, &r->lock);
-		if ((sp = r->w_next) == NULL)
-			break;
-		r->w_next = NULL;
-		r->w_busy++;
-		failed = r->w_failed;
-		pthread_cond_broadcast(&r->w_cond);
-		pthread_mutex_unlock(&r->lock);
-		/* After a failure the backup fails: the packs still coming
-		 * are dropped, not stored. */
-		if (failed)
-			sealed_free(r, sp);
-		else
-			rc = store_pack(r, sp);
-		pthread_mutex_lock(&r->lock);
-		r->w_busy--;
-		if (rc != 0)
-			r->w_failed = 1;
-		pthread_cond_broadcast(&r->w_cond);
-	}
-	pthread_mutex_unlock(&r->lock);
-	return NULL;
+	(void)scratch;
+	/* After a failure the backup fails: the packs still coming are
+	 * dropped, not stored. */
+	if (__atomic_load_n(&r->w_failed, __ATOMIC_RELAXED))
+		sealed_free(r, item);
+	else if (store_pack(r, item) != 0)
+		__atomic_store_n(&r->w_failed, 1, __ATOMIC_RELAXED);
 }
+
+static const struct workq_fns writer_fns = { pack_writer, NULL, NULL };
 
 /* hand_off(r, sp): give a sealed pack to the writers (storing it here if
  * no thread can be started).  -1 if an earlier pack failed to store. */
 static int hand_off(struct repo *r, struct sealed_pack *sp)
 {
-	int max = workq_threads();
+	struct workq *q;
 
-	pthread_mutex_lock(&r->lock);
-	if (r->w_busy == r->w_started && r->w_started < max && r->w_started < REPO_WRITERS &&
-	    pthread_create(&r->w_th[r->w_started], NULL, pack_writer, r) == 0)
-		r->w_started++;
-	if (r->w_started == 0) {
-		pthread_mutex_unlock(&r->lock);
-		return store_pack(r, sp);
-	}
-	while (r->w_next != NULL && !r->w_failed)
-		pthread_cond_wait(&r->w_cond, &r->lock);
-	if (r->w_failed) {
-		pthread_mutex_unlock(&r->lock);
+	if (__atomic_load_n(&r->w_failed, __ATOMIC_RELAXED)) {
 		sealed_free(r, sp);
 		return -1;
 	}
-	r->w_next = sp;
-	pthread_cond_broadcast(&r->w_cond);
+	pthread_mutex_lock(&r->lock);
+	if (r->writers == NULL) {
+		int n = workq_threads();
+
+		r->writers = workq_start(&writer_fns, r, n, (size_t)n);
+	}
+	q = r->writers;
 	pthread_mutex_unlock(&r->lock);
+	if (q == NULL)
+		return store_pack(r, sp);
+	workq_submit(q, sp, 1);
 	return 0;
 }
 
 int repo_pack_settle(struct repo *r)
 {
-	int rc;
+	struct workq *q;
 
 	pthread_mutex_lock(&r->lock);
-	while (r->w_next != NULL || r->w_busy > 0)
-		pthread_cond_wait(&r->w_cond, &r->lock);
-	rc = r->w_failed ? -1 : 0;
+	q = r->writers;
 	pthread_mutex_unlock(&r->lock);
-	return rc;
+	if (q != NULL)
+		workq_wait(q);
+	return __atomic_load_n(&r->w_failed, __ATOMIC_RELAXED) ? -1 : 0;
 }
 
 /* write_pack(r, v, n): seal blobs v[0..n) (taken from the open pack, owned
- * by this call) into one pack object and hand it to the pack writer
+ * by this call) into one pack object and hand it to the pack writers
  * (store_pack).  Sealing and hashing run outside the lock, so several
  * threads can seal packs at once. */
 static int write_pack(struct repo *r, struct pending_blob *v, uint32_t n)
@@ -576,7 +553,7 @@ void repo_set_pack_hooks(struct repo *r, const struct repo_pack_hooks *h)
 {
 	static const struct repo_pack_hooks none;
 
-	(void)repo_pack_settle(r);	/* the writer calls the hooks */
+	(void)repo_pack_settle(r);	/* the writers call the hooks */
 	r->hooks = h ? *h : none;
 }
 
@@ -652,17 +629,8 @@ int repo_adopt_pack(struct repo *r, const uint8_t id[ID_LEN], uint64_t size,
 
 void repo_pack_free(struct repo *r)
 {
-	int started;
-
-	/* The writers store a pack still waiting for them, then stop. */
-	pthread_mutex_lock(&r->lock);
-	started = r->w_started;
-	r->w_started = 0;
-	r->w_stop = 1;
-	pthread_cond_broadcast(&r->w_cond);
-	pthread_mutex_unlock(&r->lock);
-	for (int i = 0; i < started; i++)
-		pthread_join(r->w_th[i], NULL);
+	workq_stop(r->writers);	/* stores what waits, then stops */
+	r->writers = NULL;
 	for (size_t i = 0; i < r->n_open; i++)
 		free(r->open[i].data);
 	free(r->open);

@@ -567,7 +567,7 @@ static int session_end(struct repo *r, int mark)
 
 	if (s == NULL)
 		return 0;
-	(void)repo_pack_settle(r);	/* the pack writer notes packs in s */
+	(void)repo_pack_settle(r);	/* the pack writers note packs in s */
 	pthread_mutex_lock(&s->mu);
 	s->stop = 1;
 	pthread_cond_signal(&s->cv);
